@@ -1,0 +1,8 @@
+#pragma once
+// Umbrella header: everything the library offers.
+
+#include <causalqwen/cauchy/cauchy.hpp>
+#include <causalqwen/cauchy/stable.hpp>
+#include <causalqwen/core/atomic_file.hpp>
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/real.hpp>
