@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <type_traits>
 
 namespace causalqwen {
 
@@ -140,27 +141,27 @@ RowMatrix<T> elementwise(const IndependentCauchyRows<T>& u, const RowMatrix<T>& 
 
 /// Per-element log densities [rows x d] (the per-row sum is log_pdf(u, x)).
 template <Real T>
-RowMatrix<T> log_pdf_elements(const IndependentCauchyRows<T>& u, const RowMatrix<T>& x) {
+RowMatrix<T> log_pdf_elements(const IndependentCauchyRows<T>& u, const std::type_identity_t<RowMatrix<T>>& x) {
   return detail::elementwise(u, x, "log_pdf_elements(IndependentCauchyRows)",
                              [](T xi, T loc, T scale) { return -stable::cauchy_nll(xi, loc, scale); });
 }
 
 /// Joint log density of each row [rows].
 template <Real T>
-Vector<T> log_pdf(const IndependentCauchyRows<T>& u, const RowMatrix<T>& x) {
+Vector<T> log_pdf(const IndependentCauchyRows<T>& u, const std::type_identity_t<RowMatrix<T>>& x) {
   return log_pdf_elements(u, x).rowwise().sum();
 }
 
 /// Marginal cdf P(U_rc <= x_rc) per element.
 template <Real T>
-RowMatrix<T> cdf(const IndependentCauchyRows<T>& u, const RowMatrix<T>& x) {
+RowMatrix<T> cdf(const IndependentCauchyRows<T>& u, const std::type_identity_t<RowMatrix<T>>& x) {
   return detail::elementwise(u, x, "cdf(IndependentCauchyRows)",
                              [](T xi, T loc, T scale) { return stable::ovr_probability(xi - loc, scale); });
 }
 
 /// Marginal survival P(U_rc > x_rc) per element, computed directly.
 template <Real T>
-RowMatrix<T> survival(const IndependentCauchyRows<T>& u, const RowMatrix<T>& x) {
+RowMatrix<T> survival(const IndependentCauchyRows<T>& u, const std::type_identity_t<RowMatrix<T>>& x) {
   return detail::elementwise(u, x, "survival(IndependentCauchyRows)",
                              [](T xi, T loc, T scale) { return stable::ovr_complement(xi - loc, scale); });
 }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 
 namespace causalqwen {
 
@@ -90,7 +91,7 @@ struct ReparameterizedRowsSample {
 };
 
 template <Real T>
-ReparameterizedRowsSample<T> sample(const IndependentCauchyRows<T>& law, const RowMatrix<T>& eps) {
+ReparameterizedRowsSample<T> sample(const IndependentCauchyRows<T>& law, const std::type_identity_t<RowMatrix<T>>& eps) {
   detail::require_same_shape(law.loc(), eps, "sample(IndependentCauchyRows)");
   ReparameterizedRowsSample<T> out{RowMatrix<T>(eps.rows(), eps.cols()), RowMatrix<T>(eps.rows(), eps.cols())};
   for (Eigen::Index i = 0; i < eps.size(); ++i) {
