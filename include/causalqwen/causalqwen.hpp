@@ -8,3 +8,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/io/checkpoint.hpp>
+#include <causalqwen/io/dtype.hpp>
+#include <causalqwen/io/mapped_file.hpp>
+#include <causalqwen/io/safetensors.hpp>
