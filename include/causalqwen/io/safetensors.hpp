@@ -14,6 +14,8 @@
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/io/dtype.hpp>
 #include <causalqwen/io/mapped_file.hpp>
+#include <causalqwen/io/tensor.hpp>
+#include <causalqwen/io/tensor_store.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -33,101 +35,6 @@
 #include <vector>
 
 namespace causalqwen::io {
-
-static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
-
-/// A zero-copy view of one tensor inside a mapped file (or inside a writer's buffer).
-struct TensorView {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<std::int64_t> shape;
-  std::span<const std::byte> bytes;
-  std::int64_t element_count() const {
-    std::int64_t count = 1;
-    for (std::int64_t extent : shape) count *= extent;
-    return count;
-  }
-};
-
-namespace detail {
-
-/// Largest header the reader accepts (the reference implementation's limit).
-inline constexpr std::uint64_t max_header_bytes = 100'000'000;
-
-/// Converts `count` stored elements starting at `bytes` to T; the bytes may be unaligned.
-template <Real T>
-void convert_elements(DType dtype, const std::byte* bytes, std::size_t count, T* out) {
-  switch (dtype) {
-    case DType::F64:
-      for (std::size_t i = 0; i < count; ++i) {
-        double value;
-        std::memcpy(&value, bytes + 8 * i, 8);
-        out[i] = static_cast<T>(value);
-      }
-      return;
-    case DType::F32:
-      for (std::size_t i = 0; i < count; ++i) {
-        float value;
-        std::memcpy(&value, bytes + 4 * i, 4);
-        out[i] = static_cast<T>(value);
-      }
-      return;
-    case DType::F16:
-    case DType::BF16:
-      for (std::size_t i = 0; i < count; ++i) {
-        std::uint16_t value;
-        std::memcpy(&value, bytes + 2 * i, 2);
-        out[i] = static_cast<T>(dtype == DType::BF16 ? bf16_to_float(value) : f16_to_float(value));
-      }
-      return;
-    default:
-      break;
-  }
-  fail("internal: convert_elements called with non-float dtype ", dtype_name(dtype));
-}
-
-/// Writes `count` values of T in the stored representation `dtype` (a floating dtype).
-template <Real T>
-void store_elements(DType dtype, const T* values, std::size_t count, std::byte* out) {
-  for (std::size_t i = 0; i < count; ++i) {
-    switch (dtype) {
-      case DType::F64: {
-        const double v = static_cast<double>(values[i]);
-        std::memcpy(out + 8 * i, &v, 8);
-        break;
-      }
-      case DType::F32: {
-        const float v = static_cast<float>(values[i]);
-        std::memcpy(out + 4 * i, &v, 4);
-        break;
-      }
-      case DType::F16: {
-        const std::uint16_t v = float_to_f16(static_cast<float>(values[i]));
-        std::memcpy(out + 2 * i, &v, 2);
-        break;
-      }
-      case DType::BF16: {
-        const std::uint16_t v = float_to_bf16(static_cast<float>(values[i]));
-        std::memcpy(out + 2 * i, &v, 2);
-        break;
-      }
-      default:
-        fail("cannot store floating values as ", dtype_name(dtype));
-    }
-  }
-}
-
-template <Real T>
-constexpr DType native_dtype() {
-  if constexpr (std::is_same_v<T, double>) return DType::F64;
-  else if constexpr (std::is_same_v<T, float>) return DType::F32;
-  else {
-    static_assert(std::is_same_v<T, double> || std::is_same_v<T, float>, "stored as F32 or F64 only");
-    return DType::F32;
-  }
-}
-
-}  // namespace detail
 
 class SafetensorsReader {
  public:
@@ -308,60 +215,26 @@ class SafetensorsReader {
   std::map<std::string, std::string> metadata_;
 };
 
-class SafetensorsWriter {
+/// Collects tensors (see TensorStore for add, add_as, add_raw, set_metadata) and writes them.
+class SafetensorsWriter : public TensorStore {
  public:
-  void set_metadata(std::string key, std::string value) { metadata_[std::move(key)] = std::move(value); }
-
-  /// Stored as F32 (float) or F64 (double), shape [rows, cols]; the round trip is bit-exact.
-  template <Real T>
-  void add(std::string name, const RowMatrix<T>& m) {
-    add_as(std::move(name), detail::native_dtype<T>(), m);
-  }
-  template <Real T>
-  void add(std::string name, const Vector<T>& v) {
-    add_as(std::move(name), detail::native_dtype<T>(), v);
-  }
-
-  /// Stores a matrix in any floating dtype (F16/BF16 round to nearest even).
-  template <Real T>
-  void add_as(std::string name, DType dtype, const RowMatrix<T>& m) {
-    store(std::move(name), dtype, {static_cast<std::int64_t>(m.rows()), static_cast<std::int64_t>(m.cols())}, m.data(),
-          static_cast<std::size_t>(m.size()));
-  }
-  template <Real T>
-  void add_as(std::string name, DType dtype, const Vector<T>& v) {
-    store(std::move(name), dtype, {static_cast<std::int64_t>(v.size())}, v.data(), static_cast<std::size_t>(v.size()));
-  }
-
-  void add_raw(std::string name, DType dtype, std::vector<std::int64_t> shape, std::span<const std::byte> bytes) {
-    check_new(name, shape);
-    std::uint64_t elements = 1;
-    for (std::int64_t extent : shape) elements *= static_cast<std::uint64_t>(extent);
-    require(elements * dtype_size(dtype) == bytes.size(), "safetensors writer: tensor '", name, "' has ", bytes.size(),
-            " bytes but its shape and dtype ", dtype_name(dtype), " need ", elements * dtype_size(dtype));
-    entries_.push_back({std::move(name), dtype, std::move(shape), std::vector<std::byte>(bytes.begin(), bytes.end())});
-  }
-
-  bool contains(std::string_view name) const {
-    return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == name; });
-  }
-
   /// Writes the file atomically (a crash leaves the old file or the new one, never half of one).
   void write(const std::filesystem::path& file) const {
     // Larger elements first keeps every tensor aligned to its element size inside the data section.
-    std::vector<const Entry*> order;
-    for (const Entry& entry : entries_) order.push_back(&entry);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const Entry* a, const Entry* b) { return dtype_size(a->dtype) > dtype_size(b->dtype); });
+    std::vector<const TensorView*> order;
+    for (const std::string& name : names()) order.push_back(&tensor(name));
+    std::stable_sort(order.begin(), order.end(), [](const TensorView* a, const TensorView* b) {
+      return dtype_size(a->dtype) > dtype_size(b->dtype);
+    });
 
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
-    if (!metadata_.empty()) header["__metadata__"] = metadata_;
+    if (!metadata().empty()) header["__metadata__"] = metadata();
     std::uint64_t offset = 0;
-    for (const Entry* entry : order) {
-      header[entry->name] = {{"dtype", dtype_name(entry->dtype)},
-                             {"shape", entry->shape},
-                             {"data_offsets", {offset, offset + entry->bytes.size()}}};
-      offset += entry->bytes.size();
+    for (const TensorView* view : order) {
+      header[view->name] = {{"dtype", dtype_name(view->dtype)},
+                            {"shape", view->shape},
+                            {"data_offsets", {offset, offset + view->bytes.size()}}};
+      offset += view->bytes.size();
     }
     std::string text = header.dump();
     // Spaces pad the header so the data section starts 8-byte aligned, as the format allows.
@@ -371,36 +244,9 @@ class SafetensorsWriter {
     AtomicFile out(file);
     out.write(&length, 8);
     out.write(text);
-    for (const Entry* entry : order) out.write(entry->bytes.data(), entry->bytes.size());
+    for (const TensorView* view : order) out.write(view->bytes.data(), view->bytes.size());
     out.commit();
   }
-
- private:
-  struct Entry {
-    std::string name;
-    DType dtype;
-    std::vector<std::int64_t> shape;
-    std::vector<std::byte> bytes;
-  };
-
-  void check_new(const std::string& name, const std::vector<std::int64_t>& shape) const {
-    require(!name.empty() && name != "__metadata__", "safetensors writer: invalid tensor name '", name, "'");
-    require(!contains(name), "safetensors writer: tensor '", name, "' added twice");
-    for (std::int64_t extent : shape) require(extent >= 0, "safetensors writer: tensor '", name, "' has a negative extent");
-  }
-
-  template <Real T>
-  void store(std::string name, DType dtype, std::vector<std::int64_t> shape, const T* values, std::size_t count) {
-    require(is_floating(dtype), "safetensors writer: tensor '", name, "': floating values cannot be stored as ",
-            dtype_name(dtype));
-    check_new(name, shape);
-    std::vector<std::byte> bytes(count * dtype_size(dtype));
-    detail::store_elements(dtype, values, count, bytes.data());
-    entries_.push_back({std::move(name), dtype, std::move(shape), std::move(bytes)});
-  }
-
-  std::map<std::string, std::string> metadata_;
-  std::vector<Entry> entries_;
 };
 
 }  // namespace causalqwen::io
