@@ -2,6 +2,11 @@
 // Umbrella header: everything the library offers.
 
 #include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/backbone/kv_cache.hpp>
+#include <causalqwen/backbone/qwen2.hpp>
+#include <causalqwen/backbone/qwen2_config.hpp>
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
 #include <causalqwen/cauchy/cauchy.hpp>
 #include <causalqwen/cauchy/divergence.hpp>
 #include <causalqwen/cauchy/fisher.hpp>
@@ -14,3 +19,17 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/io/checkpoint.hpp>
+#include <causalqwen/io/dtype.hpp>
+#include <causalqwen/io/mapped_file.hpp>
+#include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/io/tensor.hpp>
+#include <causalqwen/io/tensor_store.hpp>
+#include <causalqwen/kernels/attention.hpp>
+#include <causalqwen/kernels/matmul.hpp>
+#include <causalqwen/kernels/parallel.hpp>
+#include <causalqwen/kernels/rmsnorm.hpp>
+#include <causalqwen/kernels/rotary.hpp>
+#include <causalqwen/kernels/softmax.hpp>
+#include <causalqwen/kernels/swiglu.hpp>
+#include <causalqwen/kernels/weight.hpp>
