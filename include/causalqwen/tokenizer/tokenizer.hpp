@@ -174,7 +174,7 @@ class Tokenizer {
   enum class Kind : std::uint8_t { absent, bpe, added, special };
   using Json = nlohmann::json;
 
-  Tokenizer(const Json& root, std::string source) : source_(std::move(source)), pretokenizer_(load_pattern(root)) {
+  Tokenizer(const Json& root, std::string source) : source_(std::move(source)), pretokenizer_(make_pretokenizer(root)) {
     require(root.is_object(), source_, ": top level is not a JSON object");
     load_model(field(root, "model", "model"));
     load_added_tokens(root);
@@ -379,6 +379,15 @@ class Tokenizer {
             ": pre_tokenizer.pretokenizers[1].type must be ByteLevel");
     check_byte_level(list[1], "pre_tokenizer.pretokenizers[1]", false);
     return regex;
+  }
+
+  Pretokenizer make_pretokenizer(const Json& root) const {
+    const std::string pattern = load_pattern(root);
+    try {
+      return Pretokenizer(pattern);
+    } catch (const error& e) {
+      fail(source_, ": pre_tokenizer: ", e.what());
+    }
   }
 
   void encode_piece(std::string_view piece, EncodeState& state, std::vector<TokenId>& out) const {
