@@ -12,6 +12,7 @@
 #include <causalqwen/tokenizer/bpe.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>
 #include <causalqwen/tokenizer/normalizer.hpp>
+#include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/tokenizer/pretokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>

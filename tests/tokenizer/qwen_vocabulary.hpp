@@ -4,6 +4,7 @@
 
 #include <causalqwen/tokenizer/tokenizer.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -44,5 +45,15 @@ inline std::string read_file(const std::filesystem::path& file) {
 }
 
 inline nlohmann::json read_json(const std::filesystem::path& file) { return nlohmann::json::parse(read_file(file)); }
+
+/// The Qwen2.5 tokenizer: the cached Qwen3 file without its four Qwen3-only added tokens
+/// (ids 151665..151668). Call only when qwen_tokenizer() found the file.
+inline Tokenizer qwen25_tokenizer() {
+  auto root = read_json(qwen_vocabulary_path());
+  auto& added = root["added_tokens"];
+  added.erase(std::remove_if(added.begin(), added.end(), [](const auto& t) { return t["id"].template get<int>() >= 151665; }),
+              added.end());
+  return Tokenizer::from_json(root.dump(), "Qwen2.5 profile");
+}
 
 }  // namespace causalqwen::test
