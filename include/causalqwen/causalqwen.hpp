@@ -33,3 +33,11 @@
 #include <causalqwen/kernels/softmax.hpp>
 #include <causalqwen/kernels/swiglu.hpp>
 #include <causalqwen/kernels/weight.hpp>
+#include <causalqwen/tokenizer/added_tokens.hpp>
+#include <causalqwen/tokenizer/bpe.hpp>
+#include <causalqwen/tokenizer/byte_level.hpp>
+#include <causalqwen/tokenizer/normalizer.hpp>
+#include <causalqwen/tokenizer/numbers.hpp>
+#include <causalqwen/tokenizer/pretokenizer.hpp>
+#include <causalqwen/tokenizer/tokenizer.hpp>
+#include <causalqwen/tokenizer/utf8.hpp>
