@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace causalqwen;
@@ -199,6 +200,21 @@ TEST_CASE("small vocabulary: encode, decode, merges as pairs or strings") {
     tokenizer.encode("hello world hello", {}, state, out);
     CHECK(out == tokenizer.encode("hello world hello"));
   }
+}
+
+TEST_CASE("small vocabulary: one Tokenizer shared by threads gives the same ids") {
+  const Tokenizer tokenizer = small_tokenizer();
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "hello world aaaa e\u0301 中文 " + std::to_string(i) + "\n";
+  const auto expected = tokenizer.encode(text);
+  std::vector<std::vector<TokenId>> results(4);
+  std::vector<std::thread> threads;
+  for (auto& result : results)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round) result = tokenizer.encode(text);
+    });
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : results) CHECK(result == expected);
 }
 
 TEST_CASE("small vocabulary: NFC normalization before BPE") {
