@@ -1,0 +1,251 @@
+#pragma once
+// The Qwen2 / Qwen2.5 decoder, written once against the Backend concept.
+//
+// Per layer: x += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))) with
+// n = rmsnorm(x); then x += down_proj(silu(gate_proj(n')) * up_proj(n')) with n' = rmsnorm(x).
+// The output is the final RMSNorm of x, the hidden states [T x H] a causal head consumes;
+// logits are lm_head (or the tied embedding) applied to them.
+//
+// The model is loaded from anything that hands out tensors by name (a checkpoint directory, a
+// TensorStore made in memory). Every tensor the config requires is checked for shape and dtype
+// before any is used.
+
+#include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/backbone/kv_cache.hpp>
+#include <causalqwen/backbone/qwen2_config.hpp>
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/io/checkpoint.hpp>
+#include <causalqwen/io/safetensors.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace causalqwen {
+
+/// Anything that hands out tensors by name: io::Checkpoint, io::SafetensorsReader, io::TensorStore.
+template <class S>
+concept TensorSource = requires(const S& source, std::string_view name) {
+  { source.contains(name) } -> std::convertible_to<bool>;
+  { source.tensor(name) } -> std::convertible_to<const io::TensorView&>;
+};
+
+template <Backend B = CpuBackend<float>>
+class Qwen2 {
+ public:
+  using scalar_type = typename B::scalar_type;
+  using Matrix = typename B::Matrix;
+  using Weight = typename B::Weight;
+  using Cache = KvCache<B>;
+  using T = scalar_type;
+
+  /// Loads config.json and the safetensors file(s) of a Hugging Face checkpoint directory.
+  explicit Qwen2(const std::filesystem::path& directory, B backend = B{}, WeightFormat format = WeightFormat::as_stored)
+      : Qwen2(load_qwen2_config(directory / "config.json"), io::Checkpoint(directory), std::move(backend), format,
+              directory.string()) {}
+
+  /// Builds the model from `config` and tensors named as in Hugging Face checkpoints; `source`
+  /// names the origin in error messages.
+  template <TensorSource S>
+  Qwen2(Qwen2Config config, const S& tensors, B backend, WeightFormat format, std::string source)
+      : config_(std::move(config)), backend_(std::move(backend)) {
+    const Qwen2Config& c = config_;
+    const auto matrix = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
+      return backend_.upload_weight(checked(tensors, source, name, {rows, cols}), format, source);
+    };
+    const auto vector = [&](const std::string& name, std::int64_t size) {
+      const io::TensorView& view = checked(tensors, source, name, {size});
+      RowMatrix<T> values(1, size);
+      io::detail::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(size), values.data());
+      return backend_.upload(values);
+    };
+    embed_tokens_ = matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      Layer& layer = layers_.emplace_back();
+      layer.input_norm = vector(p + "input_layernorm.weight", c.hidden_size);
+      layer.q = matrix(p + "self_attn.q_proj.weight", c.q_size(), c.hidden_size);
+      layer.k = matrix(p + "self_attn.k_proj.weight", c.kv_size(), c.hidden_size);
+      layer.v = matrix(p + "self_attn.v_proj.weight", c.kv_size(), c.hidden_size);
+      if (c.attention_bias) {
+        layer.q_bias = vector(p + "self_attn.q_proj.bias", c.q_size());
+        layer.k_bias = vector(p + "self_attn.k_proj.bias", c.kv_size());
+        layer.v_bias = vector(p + "self_attn.v_proj.bias", c.kv_size());
+      }
+      layer.o = matrix(p + "self_attn.o_proj.weight", c.hidden_size, c.q_size());
+      layer.post_norm = vector(p + "post_attention_layernorm.weight", c.hidden_size);
+      layer.gate = matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size);
+      layer.up = matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size);
+      layer.down = matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size);
+    }
+    final_norm_ = vector("model.norm.weight", c.hidden_size);
+    if (!c.tie_word_embeddings) lm_head_ = matrix("lm_head.weight", c.vocab_size, c.hidden_size);
+  }
+
+  const Qwen2Config& config() const { return config_; }
+  const B& backend() const { return backend_; }
+  std::size_t hidden_size() const { return static_cast<std::size_t>(config_.hidden_size); }
+  /// Rows of the embedding matrix: the config's vocabulary plus any added tokens.
+  std::int64_t vocab_size() const { return backend_.weight_rows(embed_tokens_); }
+
+  Cache make_cache() const { return Cache(config_.num_hidden_layers, config_.kv_size()); }
+
+  /// Final hidden states [T x H] of a fresh sequence (the Backbone concept).
+  RowMatrix<T> hidden_states(std::span<const TokenId> tokens) const {
+    Cache cache = make_cache();
+    return hidden_states(tokens, cache);
+  }
+  /// Hidden states of `tokens` continuing the sequence in `cache`, which then holds them too.
+  RowMatrix<T> hidden_states(std::span<const TokenId> tokens, Cache& cache) const {
+    return backend_.download(forward(backend_.embed(embed_tokens_, tokens), cache));
+  }
+
+  /// The input embeddings of `tokens` [T x H], for callers that modify some rows before the
+  /// forward pass (e.g. scale the `<NUM>` rows by a function of their value).
+  RowMatrix<T> embeddings(std::span<const TokenId> tokens) const {
+    return backend_.download(backend_.embed(embed_tokens_, tokens));
+  }
+  RowMatrix<T> hidden_states_from_embeddings(const RowMatrix<T>& embeddings) const {
+    Cache cache = make_cache();
+    return hidden_states_from_embeddings(embeddings, cache);
+  }
+  RowMatrix<T> hidden_states_from_embeddings(const RowMatrix<T>& embeddings, Cache& cache) const {
+    require(embeddings.cols() == config_.hidden_size, "Qwen2: embeddings have ", embeddings.cols(),
+            " columns, the model's hidden size is ", config_.hidden_size);
+    return backend_.download(forward(backend_.upload(embeddings), cache));
+  }
+  /// Embeds `tokens`, lets `hook(tokens, embeddings)` rewrite rows of the [T x H] embeddings in
+  /// place, and runs the forward pass on the result.
+  template <class Hook>
+    requires std::invocable<Hook&, std::span<const TokenId>, RowMatrix<T>&>
+  RowMatrix<T> hidden_states(std::span<const TokenId> tokens, Cache& cache, Hook&& hook) const {
+    RowMatrix<T> rows = embeddings(tokens);
+    hook(tokens, rows);
+    return hidden_states_from_embeddings(rows, cache);
+  }
+
+  /// Logits [T x vocab] of final hidden states (lm_head, or the embedding when tied).
+  RowMatrix<T> logits(const RowMatrix<T>& hidden) const {
+    require(hidden.cols() == config_.hidden_size, "Qwen2: hidden states have ", hidden.cols(),
+            " columns, the model's hidden size is ", config_.hidden_size);
+    Matrix out;
+    backend_.matmul(backend_.upload(hidden), output_weight(), out);
+    return backend_.download(out);
+  }
+  /// Logits of every position of a fresh sequence.
+  RowMatrix<T> logits(std::span<const TokenId> tokens) const { return logits(hidden_states(tokens)); }
+
+  /// One row of the input embedding matrix.
+  RowVector<T> embedding_row(TokenId token) const {
+    require(token >= 0 && token < vocab_size(), "token id ", token, " is outside the vocabulary [0, ", vocab_size(), ")");
+    return backend_.weight_row(embed_tokens_, token);
+  }
+
+  /// Adds a token to a model with tied embeddings: the row serves as input embedding and output
+  /// projection. Returns the new token's id. bfloat16 weights round the row to bfloat16.
+  TokenId add_token(const RowVector<T>& embedding) {
+    require(config_.tie_word_embeddings, "Qwen2: the lm_head is not tied to the embeddings; give its row too");
+    append(embed_tokens_, embedding);
+    return static_cast<TokenId>(vocab_size() - 1);
+  }
+  /// Adds a token to a model with a separate lm_head: an input embedding row and an output row.
+  TokenId add_token(const RowVector<T>& embedding, const RowVector<T>& output_row) {
+    require(!config_.tie_word_embeddings, "Qwen2: the lm_head is tied to the embeddings; give one row only");
+    require(output_row.size() == config_.hidden_size, "Qwen2: lm_head row has ", output_row.size(), " entries, expected ",
+            config_.hidden_size);
+    append(embed_tokens_, embedding);
+    append(lm_head_, output_row);
+    return static_cast<TokenId>(vocab_size() - 1);
+  }
+
+ private:
+  struct Layer {
+    Matrix input_norm, post_norm, q_bias, k_bias, v_bias;
+    Weight q, k, v, o, gate, up, down;
+  };
+
+  template <TensorSource S>
+  static const io::TensorView& checked(const S& tensors, const std::string& source, const std::string& name,
+                                       std::vector<std::int64_t> shape) {
+    require(tensors.contains(name), source, ": missing tensor '", name, "' required by the Qwen2 config");
+    const io::TensorView& view = tensors.tensor(name);
+    require(io::is_floating(view.dtype), source, ": tensor '", name, "' has dtype ", io::dtype_name(view.dtype),
+            ", expected F32, BF16, F16 or F64");
+    if (view.shape != shape) {
+      std::string expected, got;
+      for (std::int64_t e : shape) expected += (expected.empty() ? "" : ", ") + std::to_string(e);
+      for (std::int64_t e : view.shape) got += (got.empty() ? "" : ", ") + std::to_string(e);
+      fail(source, ": tensor '", name, "' has shape [", got, "], the config requires [", expected, "]");
+    }
+    return view;
+  }
+
+  void append(Weight& weight, const RowVector<T>& row) {
+    require(row.size() == config_.hidden_size, "Qwen2: token row has ", row.size(), " entries, expected ",
+            config_.hidden_size);
+    backend_.append_weight_rows(weight, RowMatrix<T>(row));
+  }
+
+  const Weight& output_weight() const { return config_.tie_word_embeddings ? embed_tokens_ : lm_head_; }
+
+  /// Runs the decoder on embedded positions that continue `cache`; returns normed hidden states.
+  Matrix forward(Matrix x, Cache& cache) const {
+    const Qwen2Config& c = config_;
+    require(cache.layers() == c.num_hidden_layers && cache.width() == c.kv_size(),
+            "Qwen2: the KV cache was made for another model shape");
+    const std::int64_t count = backend_.rows(x), past = cache.length();
+    require(past + count <= c.max_position_embeddings, "Qwen2: ", past + count,
+            " positions exceed max_position_embeddings (", c.max_position_embeddings, ")");
+    if (count == 0) return x;
+    const Matrix table = backend_.rotary_table(past, count, c.head_dim, c.rope_theta);
+    Matrix normed, q, k, v, attended, projected, gate, up;
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      const Layer& layer = layers_[static_cast<std::size_t>(l)];
+      backend_.rms_norm(x, layer.input_norm, c.rms_norm_eps, normed);
+      backend_.matmul(normed, layer.q, q);
+      backend_.matmul(normed, layer.k, k);
+      backend_.matmul(normed, layer.v, v);
+      if (c.attention_bias) {
+        backend_.add_row(q, layer.q_bias);
+        backend_.add_row(k, layer.k_bias);
+        backend_.add_row(v, layer.v_bias);
+      }
+      backend_.rotary(q, c.num_attention_heads, c.head_dim, table);
+      backend_.rotary(k, c.num_key_value_heads, c.head_dim, table);
+      cache.store(backend_, l, k, v);
+      backend_.attention(q, cache.keys(l), cache.values(l), past, c.num_attention_heads, c.num_key_value_heads,
+                         c.head_dim, attended);
+      backend_.matmul(attended, layer.o, projected);
+      backend_.add(x, projected);
+
+      backend_.rms_norm(x, layer.post_norm, c.rms_norm_eps, normed);
+      backend_.matmul(normed, layer.gate, gate);
+      backend_.matmul(normed, layer.up, up);
+      backend_.swiglu(gate, up);
+      backend_.matmul(gate, layer.down, projected);
+      backend_.add(x, projected);
+    }
+    cache.advance(count);
+    backend_.rms_norm(x, final_norm_, c.rms_norm_eps, normed);
+    return normed;
+  }
+
+  Qwen2Config config_;
+  B backend_;
+  Weight embed_tokens_;
+  Weight lm_head_;
+  std::vector<Layer> layers_;
+  Matrix final_norm_;
+};
+
+static_assert(Backbone<Qwen2<CpuBackend<float>>>);
+
+}  // namespace causalqwen

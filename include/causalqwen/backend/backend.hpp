@@ -1,0 +1,59 @@
+#pragma once
+// What a model needs from the machine it runs on. The Qwen2 model code is written against this
+// concept only: it names no device, no SIMD and no thread pool. A backend owns its storage types
+// (`Matrix` for activations and small parameters, `Weight` for large projection matrices that
+// may be held in bfloat16), moves data between the host and that storage, and performs the heavy
+// operations. CpuBackend is the reference; an accelerator backend implements the same members.
+
+#include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/kernels/weight.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace causalqwen {
+
+using kernels::WeightFormat;
+
+template <class B>
+concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::Matrix& cm, typename B::Weight& mw,
+                           const typename B::Weight& w, const io::TensorView& view,
+                           const RowMatrix<typename B::scalar_type>& host, std::span<const TokenId> tokens,
+                           std::int64_t n, double real) {
+  typename B::scalar_type;
+  requires Real<typename B::scalar_type>;
+  typename B::Matrix;
+  typename B::Weight;
+  requires std::movable<typename B::Matrix> && std::default_initializable<typename B::Matrix>;
+  requires std::movable<typename B::Weight>;
+
+  // Storage.
+  { b.upload_weight(view, WeightFormat::as_stored, std::string_view{}) } -> std::same_as<typename B::Weight>;
+  { b.upload(host) } -> std::same_as<typename B::Matrix>;
+  { b.download(cm) } -> std::same_as<RowMatrix<typename B::scalar_type>>;
+  { b.rows(cm) } -> std::convertible_to<std::int64_t>;
+  { b.weight_rows(w) } -> std::convertible_to<std::int64_t>;
+  { b.weight_row(w, n) } -> std::same_as<RowVector<typename B::scalar_type>>;
+  b.append_weight_rows(mw, host);       // new vocabulary rows
+  b.copy_rows(cm, m, n);                // dst rows [n, n + src.rows()) = src (cache append)
+  b.grow_rows(m, n, n);                 // at least n rows of width n, keeping the content
+
+  // Operations.
+  { b.embed(w, tokens) } -> std::same_as<typename B::Matrix>;  // rows of a table
+  b.matmul(cm, w, m);                                          // m = x W^T
+  b.add_row(m, cm);                                            // m += bias (a 1 x cols matrix) on every row
+  b.add(m, cm);                                                // m += other
+  b.rms_norm(cm, cm, real, m);                                 // m = rmsnorm(x) * weight
+  { b.rotary_table(n, n, n, real) } -> std::same_as<typename B::Matrix>;
+  b.rotary(m, n, n, cm);
+  b.attention(cm, cm, cm, n, n, n, n, m);  // q, keys, values, past, heads, kv heads, head dim, out
+  b.swiglu(m, cm);                         // gate = silu(gate) * up
+  b.softmax_rows(m);
+};
+
+}  // namespace causalqwen

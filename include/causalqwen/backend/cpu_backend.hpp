@@ -1,0 +1,105 @@
+#pragma once
+// The reference backend: host memory, Eigen matrices, OpenMP threads. The thread count is part of
+// the backend object, so models with different settings coexist. The scalar type is a template
+// parameter: float for speed, double as a high-precision reference for tests.
+
+#include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/kernels/attention.hpp>
+#include <causalqwen/kernels/matmul.hpp>
+#include <causalqwen/kernels/rmsnorm.hpp>
+#include <causalqwen/kernels/rotary.hpp>
+#include <causalqwen/kernels/softmax.hpp>
+#include <causalqwen/kernels/swiglu.hpp>
+#include <causalqwen/kernels/weight.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace causalqwen {
+
+template <Real T = float>
+class CpuBackend {
+ public:
+  using scalar_type = T;
+  using Matrix = RowMatrix<T>;
+  using Weight = kernels::Weight<T>;
+
+  explicit CpuBackend(int threads = 1) : threads_(threads) {
+    require(threads >= 1, "CpuBackend: thread count must be at least 1, got ", threads);
+  }
+  int threads() const { return threads_; }
+
+  Weight upload_weight(const io::TensorView& view, WeightFormat format, std::string_view source) const {
+    return Weight::from_tensor(view, format, source);
+  }
+  Matrix upload(const RowMatrix<T>& host) const { return host; }
+  RowMatrix<T> download(const Matrix& m) const { return m; }
+  std::int64_t rows(const Matrix& m) const { return m.rows(); }
+  std::int64_t weight_rows(const Weight& w) const { return w.rows(); }
+  RowVector<T> weight_row(const Weight& w, std::int64_t row) const { return w.row(row); }
+  void append_weight_rows(Weight& w, const RowMatrix<T>& rows) const { w.append_rows(rows); }
+
+  void copy_rows(const Matrix& source, Matrix& destination, std::int64_t at) const {
+    require(source.cols() == destination.cols() && at >= 0 && at + source.rows() <= destination.rows(),
+            "copy_rows: ", source.rows(), " x ", source.cols(), " rows do not fit at row ", at, " of a ",
+            destination.rows(), " x ", destination.cols(), " matrix");
+    destination.middleRows(at, source.rows()) = source;
+  }
+  void grow_rows(Matrix& m, std::int64_t rows, std::int64_t cols) const {
+    if (m.rows() >= rows && m.cols() == cols) return;
+    require(m.rows() == 0 || m.cols() == cols, "grow_rows: width ", m.cols(), " cannot become ", cols);
+    const std::int64_t capacity = std::max(rows, 2 * static_cast<std::int64_t>(m.rows()));
+    m.conservativeResize(capacity, cols);
+  }
+
+  Matrix embed(const Weight& table, std::span<const TokenId> tokens) const {
+    Matrix out(static_cast<std::int64_t>(tokens.size()), table.cols());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      require(tokens[i] >= 0 && tokens[i] < table.rows(), "token id ", tokens[i], " at position ", i,
+              " is outside the vocabulary [0, ", table.rows(), ")");
+      out.row(static_cast<std::int64_t>(i)) = table.row(tokens[i]);
+    }
+    return out;
+  }
+  void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_); }
+  void add_row(Matrix& m, const Matrix& row) const {
+    require(row.rows() == 1 && row.cols() == m.cols(), "add_row: a ", row.rows(), " x ", row.cols(),
+            " bias for rows of ", m.cols());
+    m.rowwise() += row.row(0);
+  }
+  void add(Matrix& m, const Matrix& other) const {
+    require(m.rows() == other.rows() && m.cols() == other.cols(), "add: shapes differ");
+    m += other;
+  }
+  void rms_norm(const Matrix& x, const Matrix& weight, double eps, Matrix& out) const {
+    require(weight.rows() == 1, "rms_norm: weight must be one row");
+    kernels::rms_norm<T>(x, weight.row(0), static_cast<T>(eps), out, threads_);
+  }
+  Matrix rotary_table(std::int64_t first_position, std::int64_t count, std::int64_t head_dim, double theta) const {
+    return kernels::rotary_table<T>(first_position, count, head_dim, theta);
+  }
+  void rotary(Matrix& x, std::int64_t heads, std::int64_t head_dim, const Matrix& table) const {
+    kernels::rotary(x, heads, head_dim, table, threads_);
+  }
+  void attention(const Matrix& q, const Matrix& keys, const Matrix& values, std::int64_t past, std::int64_t heads,
+                 std::int64_t kv_heads, std::int64_t head_dim, Matrix& out) const {
+    kernels::attention(q, keys, values, past, heads, kv_heads, head_dim, out, threads_);
+  }
+  void swiglu(Matrix& gate, const Matrix& up) const { kernels::swiglu(gate, up, threads_); }
+  void softmax_rows(Matrix& m) const { kernels::softmax_rows(m); }
+
+ private:
+  int threads_;
+};
+
+static_assert(Backend<CpuBackend<float>>);
+static_assert(Backend<CpuBackend<double>>);
+
+}  // namespace causalqwen

@@ -1,0 +1,125 @@
+#pragma once
+// out = x W^T for activations x [T x in] and a weight W [out x in] (dense or bfloat16).
+//
+// Two regimes. Decoding (a few rows of x) streams every weight once and is bound by memory
+// bandwidth, so it is a dot-product kernel that reads 4 weight rows at a time and converts
+// bfloat16 in registers. Prompt processing (many rows) is bound by arithmetic, so it is a
+// packed GEMM (Eigen's) on contiguous slices of W, one slice per thread; bfloat16 slices are
+// widened tile by tile into a cache-sized buffer first. Both keep float32 activations and
+// accumulate in the scalar type, so bfloat16 weights give the same numbers as their float copy.
+
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/io/dtype.hpp>
+#include <causalqwen/kernels/parallel.hpp>
+#include <causalqwen/kernels/weight.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace causalqwen::kernels {
+
+/// Below this many rows of x the matmul streams weights (GEMV); from it on it packs (GEMM).
+inline constexpr std::int64_t gemm_min_rows = 4;
+
+namespace detail {
+
+#if defined(__AVX512F__)
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const std::uint16_t* p) {
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+}
+#endif
+
+template <class W>
+inline float widen(W value) {
+  if constexpr (std::is_same_v<W, std::uint16_t>) return io::bf16_to_float(value);
+  else return value;
+}
+
+/// out[r] = dot(w[r], x) for the four rows w[0..3] of length n (float activations).
+template <class W>
+inline void dot4(const W* const w[4], const float* x, std::int64_t n, float out[4]) {
+  std::int64_t i = 0;
+  float sum[4] = {0, 0, 0, 0};
+#if defined(__AVX512F__)
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (; i + 16 <= n; i += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + i);
+    for (int r = 0; r < 4; ++r) acc[r] = _mm512_fmadd_ps(load16(w[r] + i), xv, acc[r]);
+  }
+  for (int r = 0; r < 4; ++r) sum[r] = _mm512_reduce_add_ps(acc[r]);
+#endif
+  for (; i < n; ++i)
+    for (int r = 0; r < 4; ++r) sum[r] += widen(w[r][i]) * x[i];
+  for (int r = 0; r < 4; ++r) out[r] = sum[r];
+}
+
+/// Generic scalar type: one weight row at a time, converted to T.
+template <Real T, class W>
+inline T dot(const W* w, const T* x, std::int64_t n) {
+  T sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) sum += static_cast<T>(widen(w[i])) * x[i];
+  return sum;
+}
+
+template <Real T, class W>
+void gemv_rows(const T* x, const W* weights, std::int64_t in, std::int64_t begin, std::int64_t end, T* out) {
+  std::int64_t row = begin;
+  if constexpr (std::is_same_v<T, float>) {
+    for (; row + 4 <= end; row += 4) {
+      const W* rows[4] = {weights + row * in, weights + (row + 1) * in, weights + (row + 2) * in, weights + (row + 3) * in};
+      dot4(rows, x, in, out + row);
+    }
+  }
+  for (; row < end; ++row) out[row] = dot(weights + row * in, x, in);
+}
+
+}  // namespace detail
+
+/// out = x W^T; out is resized to [x.rows() x W.rows()].
+template <Real T>
+void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int threads) {
+  require(x.cols() == w.cols(), "matmul: activations have ", x.cols(), " columns, the weight expects ", w.cols());
+  const std::int64_t rows = x.rows(), in = w.cols(), outs = w.rows();
+  out.resize(rows, outs);
+  if (rows == 0 || outs == 0) return;
+
+  if (rows < gemm_min_rows) {
+    for (std::int64_t t = 0; t < rows; ++t) {
+      const T* xt = x.row(t).data();
+      T* ot = out.row(t).data();
+      parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
+        if (w.is_bf16()) detail::gemv_rows(xt, w.bf16_row(0), in, begin, end, ot);
+        else detail::gemv_rows(xt, w.dense().data(), in, begin, end, ot);
+      });
+    }
+    return;
+  }
+
+  if (!w.is_bf16()) {
+    parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
+      out.middleCols(begin, end - begin).noalias() = x * w.dense().middleRows(begin, end - begin).transpose();
+    });
+    return;
+  }
+  // About 256 KiB of widened weights per tile: stays in L2 while Eigen streams x past it.
+  const std::int64_t tile = std::max<std::int64_t>(16, (65536 / in) / 16 * 16);
+  parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
+    RowMatrix<T> widened;
+    for (std::int64_t t0 = begin; t0 < end; t0 += tile) {
+      const std::int64_t t1 = std::min(end, t0 + tile);
+      w.rows_to(t0, t1, widened);
+      out.middleCols(t0, t1 - t0).noalias() = x * widened.transpose();
+    }
+  });
+}
+
+}  // namespace causalqwen::kernels

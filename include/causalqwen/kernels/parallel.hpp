@@ -1,0 +1,48 @@
+#pragma once
+// Splitting a range of work items over a given number of OpenMP threads. The thread count is
+// always an argument (it lives in the backend object), never process-wide state, so two models
+// with different thread counts can run side by side.
+
+#include <algorithm>
+#include <cstdint>
+
+#include <omp.h>
+
+namespace causalqwen::kernels {
+
+// Every region below, even a one-thread one, is an OpenMP region whose implicit tasks set their
+// own thread-count ICV to 1: Eigen's GEMM called inside then stays on its thread instead of
+// forking omp_get_max_threads() more. The setting dies with the region, so no state leaks.
+
+/// Calls body(begin, end) on `threads` contiguous chunks of [0, count), each a multiple of `align`
+/// items except the last.
+template <class Body>
+void parallel_chunks(int threads, std::int64_t count, std::int64_t align, Body&& body) {
+  if (count <= 0) return;
+  const std::int64_t units = (count + align - 1) / align;
+  const int workers = static_cast<int>(std::clamp<std::int64_t>(units, 1, std::max(threads, 1)));
+#pragma omp parallel num_threads(workers)
+  {
+    omp_set_num_threads(1);
+    const std::int64_t worker = omp_get_thread_num();
+    const std::int64_t total = omp_get_num_threads();
+    const std::int64_t begin = std::min(count, units * worker / total * align);
+    const std::int64_t end = std::min(count, units * (worker + 1) / total * align);
+    if (begin < end) body(begin, end);
+  }
+}
+
+/// Calls body(i) for every i in [0, count), items shared dynamically over `threads` threads.
+template <class Body>
+void parallel_for(int threads, std::int64_t count, Body&& body) {
+  if (count <= 0) return;
+  const int workers = static_cast<int>(std::clamp<std::int64_t>(count, 1, std::max(threads, 1)));
+#pragma omp parallel num_threads(workers)
+  {
+    omp_set_num_threads(1);
+#pragma omp for schedule(dynamic)
+    for (std::int64_t i = 0; i < count; ++i) body(i);
+  }
+}
+
+}  // namespace causalqwen::kernels

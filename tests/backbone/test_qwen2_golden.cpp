@@ -1,0 +1,93 @@
+// The forward pass against logits an independent implementation computed for the same weights.
+#include <causalqwen/backbone/qwen2.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace causalqwen;
+
+namespace {
+
+const fs::path golden_dir = fs::path(CAUSALQWEN_TEST_DATA_DIR) / "qwen2";
+
+std::vector<TokenId> golden_tokens(const fs::path& dir) {
+  std::ifstream in(dir / "golden_tokens.txt");
+  std::vector<TokenId> tokens;
+  for (TokenId t; in >> t;) tokens.push_back(t);
+  return tokens;
+}
+
+RowMatrix<double> golden_logits(const fs::path& dir) {
+  std::ifstream in(dir / "golden_logits.txt");
+  std::vector<std::vector<double>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    auto& row = rows.emplace_back();
+    for (double v; fields >> v;) row.push_back(v);
+  }
+  RowMatrix<double> out(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows.front().size()));
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t c = 0; c < rows[r].size(); ++c) out(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r][c];
+  return out;
+}
+
+template <class Model>
+double max_error(const Model& model, const fs::path& dir) {
+  const std::vector<TokenId> tokens = golden_tokens(dir);
+  const RowMatrix<double> expected = golden_logits(dir);
+  const auto logits = model.logits(std::span<const TokenId>(tokens));
+  REQUIRE(logits.rows() == expected.rows());
+  REQUIRE(logits.cols() == expected.cols());
+  return (logits.template cast<double>() - expected).cwiseAbs().maxCoeff();
+}
+
+}  // namespace
+
+TEST_CASE("the golden data set is complete") {
+  CHECK(golden_tokens(golden_dir).size() == 10);
+  CHECK(golden_logits(golden_dir).rows() == 10);
+  CHECK(golden_logits(golden_dir).cols() == 256);
+}
+
+TEST_CASE("float32 checkpoint matches the golden logits on every position") {
+  for (int threads : {1, 2}) {
+    const Qwen2<> model(golden_dir, CpuBackend<float>(threads));
+    CHECK(model.config().tie_word_embeddings);
+    CHECK(model.hidden_size() == 64);
+    CHECK(max_error(model, golden_dir) <= 1e-4);
+  }
+  const Qwen2<CpuBackend<double>> reference(golden_dir);
+  CHECK(max_error(reference, golden_dir) <= 1e-5);
+}
+
+TEST_CASE("bfloat16 checkpoint matches its golden logits, kept in bfloat16 or widened") {
+  const fs::path dir = golden_dir / "bf16";
+  for (WeightFormat format : {WeightFormat::as_stored, WeightFormat::dense}) {
+    const Qwen2<> model(dir, CpuBackend<float>(2), format);
+    CHECK(max_error(model, dir) <= 1e-4);
+  }
+  // Rounding the float32 checkpoint's matrices to bfloat16 at load time moves the logits by the
+  // bfloat16 rounding error (norm weights and biases stay float32, unlike in bf16/).
+  const Qwen2<> rounded(golden_dir, CpuBackend<float>(1), WeightFormat::bf16);
+  const double moved = max_error(rounded, golden_dir);
+  CHECK(moved > 1e-3);
+  CHECK(moved < 0.1);
+}
+
+TEST_CASE("the batched (GEMM) and streaming (GEMV) matmul paths agree") {
+  const Qwen2<> model(golden_dir / "bf16", CpuBackend<float>(2));
+  const std::vector<TokenId> tokens = golden_tokens(golden_dir);
+  const RowMatrix<float> all = model.hidden_states(std::span<const TokenId>(tokens));
+  auto cache = model.make_cache();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const RowMatrix<float> one = model.hidden_states(std::span<const TokenId>(tokens).subspan(i, 1), cache);
+    CHECK((one.row(0) - all.row(static_cast<Eigen::Index>(i))).cwiseAbs().maxCoeff() <= 1e-5f);
+  }
+}
