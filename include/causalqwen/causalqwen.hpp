@@ -3,6 +3,7 @@
 
 #include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/backbone/kv_cache.hpp>
+#include <causalqwen/backbone/mock_backbone.hpp>
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/backend/backend.hpp>
@@ -28,6 +29,7 @@
 #include <causalqwen/head/metrics.hpp>
 #include <causalqwen/head/ovr.hpp>
 #include <causalqwen/head/parameters.hpp>
+#include <causalqwen/head/product.hpp>
 #include <causalqwen/head/scale_link.hpp>
 #include <causalqwen/head/targets.hpp>
 #include <causalqwen/io/checkpoint.hpp>
@@ -52,3 +54,7 @@
 #include <causalqwen/tokenizer/pretokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
+#include <causalqwen/train/adamw.hpp>
+#include <causalqwen/train/dataset.hpp>
+#include <causalqwen/train/synthetic.hpp>
+#include <causalqwen/train/trainer.hpp>

@@ -9,6 +9,7 @@
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/head/checks.hpp>
 #include <causalqwen/head/parameters.hpp>
+#include <causalqwen/head/product.hpp>
 #include <causalqwen/head/scale_link.hpp>
 
 #include <algorithm>
@@ -126,9 +127,9 @@ class AbductionNetwork {
   AbductionOutput<T> forward(const RowMatrix<T>& h) const {
     require_matrix(h, -1, static_cast<Eigen::Index>(hidden_size()), "AbductionNetwork::forward: hidden states");
     AbductionOutput<T> out;
-    out.loc.noalias() = h * params_.loc_weight.transpose();
+    multiply(out.loc, h, params_.loc_weight.transpose());
     out.loc.rowwise() += params_.loc_bias.transpose();
-    out.raw_scale.noalias() = h * params_.scale_weight.transpose();
+    multiply(out.raw_scale, h, params_.scale_weight.transpose());
     out.raw_scale.rowwise() += params_.scale_bias.transpose();
     out.scale = out.raw_scale.unaryExpr([](T raw) { return Link::apply(raw); });
     return out;
@@ -150,12 +151,12 @@ class AbductionNetwork {
     const RowMatrix<T> d_raw =
         d_scale.cwiseProduct(out.raw_scale.unaryExpr([](T raw) { return Link::derivative(raw); }));
     AbductionGradient<T> g;
-    g.params.loc_weight.noalias() = d_loc.transpose() * h;
+    multiply(g.params.loc_weight, d_loc.transpose(), h);
     g.params.loc_bias = d_loc.colwise().sum().transpose();
-    g.params.scale_weight.noalias() = d_raw.transpose() * h;
+    multiply(g.params.scale_weight, d_raw.transpose(), h);
     g.params.scale_bias = d_raw.colwise().sum().transpose();
-    g.hidden.noalias() = d_loc * params_.loc_weight;
-    g.hidden.noalias() += d_raw * params_.scale_weight;
+    multiply(g.hidden, d_loc, params_.loc_weight);
+    multiply_add(g.hidden, d_raw, params_.scale_weight);
     return g;
   }
 

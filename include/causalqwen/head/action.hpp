@@ -13,6 +13,7 @@
 #include <causalqwen/head/abduction.hpp>
 #include <causalqwen/head/checks.hpp>
 #include <causalqwen/head/parameters.hpp>
+#include <causalqwen/head/product.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -103,9 +104,6 @@ namespace detail {
 /// Rows of A per block: A block and its |A| copy stay in L2 at D = 896 with float.
 inline constexpr Eigen::Index kActionRowBlock = 128;
 
-/// Below this many multiply-adds a parallel region costs more than it saves.
-inline constexpr Eigen::Index kParallelWork = Eigen::Index(1) << 20;
-
 template <Real T>
 int action_threads(Eigen::Index blocks) {
 #ifdef _OPENMP
@@ -182,7 +180,7 @@ class ActionNetwork {
     out.class_scale.resize(n, k);
     const auto& a = params_.class_weight;
     const Eigen::Index blocks = (k + detail::kActionRowBlock - 1) / detail::kActionRowBlock;
-#pragma omp parallel num_threads(detail::action_threads<T>(blocks)) if (n * k * d >= detail::kParallelWork)
+#pragma omp parallel num_threads(detail::action_threads<T>(blocks)) if (n * k * d >= kParallelWork)
     {
       RowMatrix<T> abs_block;
 #pragma omp for schedule(static)
@@ -191,9 +189,9 @@ class ActionNetwork {
         const Eigen::Index kb = std::min(detail::kActionRowBlock, k - k0);
         const auto a_block = a.middleRows(k0, kb);
         abs_block = a_block.cwiseAbs();
-        out.class_loc.middleCols(k0, kb).noalias() = u.loc * a_block.transpose();
+        multiply(out.class_loc.middleCols(k0, kb), u.loc, a_block.transpose());
         out.class_loc.middleCols(k0, kb).rowwise() += params_.class_bias.segment(k0, kb).transpose();
-        out.class_scale.middleCols(k0, kb).noalias() = u.scale * abs_block.transpose();
+        multiply(out.class_scale.middleCols(k0, kb), u.scale, abs_block.transpose());
       }
     }
     out.value_loc = u.loc * params_.value_weight;
@@ -219,7 +217,7 @@ class ActionNetwork {
     g.params = ActionParams<T>::zeros(classes(), latent_size());
     const auto& a = params_.class_weight;
     const Eigen::Index blocks = (k + detail::kActionRowBlock - 1) / detail::kActionRowBlock;
-    const int threads = n * k * d >= detail::kParallelWork ? detail::action_threads<T>(blocks) : 1;
+    const int threads = n * k * d >= kParallelWork ? detail::action_threads<T>(blocks) : 1;
     // Per-thread partial sums of dL/dU, combined in thread order: deterministic for a thread count.
     std::vector<RowMatrix<T>> d_loc(static_cast<std::size_t>(threads), RowMatrix<T>::Zero(n, d));
     std::vector<RowMatrix<T>> d_scale(static_cast<std::size_t>(threads), RowMatrix<T>::Zero(n, d));
@@ -241,11 +239,11 @@ class ActionNetwork {
         const auto up_loc = up.class_loc.middleCols(k0, kb);
         const auto up_scale = up.class_scale.middleCols(k0, kb);
         auto ga = g.params.class_weight.middleRows(k0, kb);
-        ga.noalias() = up_loc.transpose() * u.loc;
-        scale_part.noalias() = up_scale.transpose() * u.scale;
+        multiply(ga, up_loc.transpose(), u.loc);
+        multiply(scale_part, up_scale.transpose(), u.scale);
         ga.array() += a_block.array().sign() * scale_part.array();
-        d_loc[t].noalias() += up_loc * a_block;
-        d_scale[t].noalias() += up_scale * abs_block;
+        multiply_add(d_loc[t], up_loc, a_block);
+        multiply_add(d_scale[t], up_scale, abs_block);
       }
     }
     g.latent.loc = std::move(d_loc[0]);

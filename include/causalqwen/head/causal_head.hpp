@@ -125,15 +125,17 @@ class CausalHead {
 
   HeadParams<T> params() const { return {abduction_.params(), action_.params(), b_noise_}; }
   /// Replaces every parameter; shapes must match this head's H, D, K+1.
-  void set_params(HeadParams<T> p) {
-    require(p.abduction.hidden_size() == hidden_size() && p.abduction.latent_size() == latent_size() &&
-                p.action.classes() == classes() && p.action.latent_size() == latent_size(),
-            "CausalHead::set_params: parameters are for H = ", p.abduction.hidden_size(), ", D = ",
-            p.abduction.latent_size(), ", K+1 = ", p.action.classes(), "; this head has H = ", hidden_size(),
-            ", D = ", latent_size(), ", K+1 = ", classes());
-    abduction_.set_params(std::move(p.abduction));
-    action_.set_params(std::move(p.action));
-    set_b_noise(std::move(p.b_noise));
+  void set_params(HeadParams<T> p) { assign(std::move(p), hidden_size(), latent_size(), classes()); }
+
+  /// Edits every parameter in place without copying them (the optimiser's path: A is the size of
+  /// an lm_head), then validates. If `edit` or the validation throws, the head is left empty and
+  /// must be given parameters again with set_params().
+  template <class Edit>
+  void update_params(Edit&& edit) {
+    const std::size_t h = hidden_size(), d = latent_size(), k = classes();
+    HeadParams<T> p{std::move(abduction_.params_mut()), std::move(action_.params_mut()), std::move(b_noise_)};
+    edit(p);
+    assign(std::move(p), h, d, k);
   }
 
   /// h [N x H] -> every intermediate law. Random modes draw from `rng`.
@@ -204,6 +206,17 @@ class CausalHead {
   }
 
  private:
+  void assign(HeadParams<T> p, std::size_t hidden, std::size_t latent, std::size_t class_count) {
+    require(p.abduction.hidden_size() == hidden && p.abduction.latent_size() == latent &&
+                p.action.classes() == class_count && p.action.latent_size() == latent,
+            "CausalHead::set_params: parameters are for H = ", p.abduction.hidden_size(), ", D = ",
+            p.abduction.latent_size(), ", K+1 = ", p.action.classes(), "; this head has H = ", hidden, ", D = ", latent,
+            ", K+1 = ", class_count);
+    abduction_.set_params(std::move(p.abduction));
+    action_.set_params(std::move(p.action));
+    set_b_noise(std::move(p.b_noise));
+  }
+
   AbductionNetwork<T, Link> abduction_;
   ActionNetwork<T, Thresholds> action_;
   Vector<T> b_noise_;
