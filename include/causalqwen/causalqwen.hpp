@@ -23,6 +23,7 @@
 #include <causalqwen/head/abduction.hpp>
 #include <causalqwen/head/action.hpp>
 #include <causalqwen/head/causal_head.hpp>
+#include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/head/checks.hpp>
 #include <causalqwen/head/inference.hpp>
 #include <causalqwen/head/loss.hpp>
