@@ -3,6 +3,7 @@
 
 #include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/backbone/kv_cache.hpp>
+#include <causalqwen/backbone/mock_backbone.hpp>
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/backend/backend.hpp>
@@ -19,6 +20,19 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/head/abduction.hpp>
+#include <causalqwen/head/action.hpp>
+#include <causalqwen/head/causal_head.hpp>
+#include <causalqwen/head/checkpoint.hpp>
+#include <causalqwen/head/checks.hpp>
+#include <causalqwen/head/inference.hpp>
+#include <causalqwen/head/loss.hpp>
+#include <causalqwen/head/metrics.hpp>
+#include <causalqwen/head/ovr.hpp>
+#include <causalqwen/head/parameters.hpp>
+#include <causalqwen/head/product.hpp>
+#include <causalqwen/head/scale_link.hpp>
+#include <causalqwen/head/targets.hpp>
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/dtype.hpp>
 #include <causalqwen/io/mapped_file.hpp>
@@ -41,3 +55,7 @@
 #include <causalqwen/tokenizer/pretokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
+#include <causalqwen/train/adamw.hpp>
+#include <causalqwen/train/dataset.hpp>
+#include <causalqwen/train/synthetic.hpp>
+#include <causalqwen/train/trainer.hpp>
