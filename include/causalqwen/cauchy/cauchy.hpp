@@ -44,6 +44,16 @@ template <Real T>
 void require_probability(T p, const char* function) {
   require(p >= 0 && p <= 1, function, ": probability must lie in [0, 1], got ", p);
 }
+
+/// tan(pi (p - 1/2)), the standard Cauchy quantile, for p in (0, 1). tan(pi (p - 1/2)) =
+/// -1/tan(pi p): evaluating at the nearer tail keeps p's digits (1 - p is exact for p >= 1/2).
+template <Real T>
+T standard_quantile(T p) {
+  const T pi = std::numbers::pi_v<T>;
+  if (p < T(0.5)) return -T(1) / std::tan(pi * p);
+  if (p > T(0.5)) return T(1) / std::tan(pi * (T(1) - p));
+  return T(0);
+}
 }  // namespace detail
 
 template <Real T>
@@ -95,13 +105,9 @@ T log_survival(const Cauchy<T>& d, T x) {
 template <Real T>
 T quantile(const Cauchy<T>& d, T p) {
   detail::require_probability(p, "quantile(Cauchy)");
-  const T pi = std::numbers::pi_v<T>;
   if (p == 0) return -std::numeric_limits<T>::infinity();
   if (p == 1) return std::numeric_limits<T>::infinity();
-  // tan(pi (p - 1/2)) = -1/tan(pi p): evaluating at the nearer tail keeps p's digits (1 - p is exact for p >= 1/2).
-  if (p < T(0.5)) return d.loc() - d.scale() / std::tan(pi * p);
-  if (p > T(0.5)) return d.loc() + d.scale() / std::tan(pi * (T(1) - p));
-  return d.loc();
+  return d.loc() + d.scale() * detail::standard_quantile(p);
 }
 
 /// The x with survival(x) = q, without forming 1 - q.
@@ -110,10 +116,8 @@ T quantile_survival(const Cauchy<T>& d, T q) {
   detail::require_probability(q, "quantile_survival(Cauchy)");
   if (q == 0) return std::numeric_limits<T>::infinity();
   if (q == 1) return -std::numeric_limits<T>::infinity();
-  const T pi = std::numbers::pi_v<T>;
-  if (q < T(0.5)) return d.loc() + d.scale() / std::tan(pi * q);
-  if (q > T(0.5)) return d.loc() - d.scale() / std::tan(pi * (T(1) - q));
-  return d.loc();
+  // The standard quantile is odd around 1/2: survival(x) = q at x = loc - scale * Q(q).
+  return d.loc() - d.scale() * detail::standard_quantile(q);
 }
 
 template <Real T>
@@ -126,10 +130,10 @@ T mode(const Cauchy<T>& d) {
   return d.loc();
 }
 
-/// Differential entropy log(4 pi scale).
+/// Differential entropy log(4 pi scale), as a sum of logs so that large scales cannot overflow.
 template <Real T>
 T entropy(const Cauchy<T>& d) {
-  return std::log(4 * std::numbers::pi_v<T> * d.scale());
+  return std::log(4 * std::numbers::pi_v<T>) + std::log(d.scale());
 }
 
 /// E exp(i t X) = exp(i loc t - scale |t|).

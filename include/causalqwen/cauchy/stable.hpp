@@ -154,18 +154,24 @@ LocScaleGradient<T> cauchy_nll_gradient(T y, T loc, T scale) {
 // ---- KL divergence between two 1-D Cauchy laws (symmetric) ------------------------------------
 
 namespace detail {
-/// Scale part 2 log cosh(log(hi/lo)/2) of the KL, >= 0.
+/// Scale part 2 log cosh(log(hi/lo)/2) of the KL, >= 0, given lo <= hi and their difference
+/// hi - lo. Callers that know the difference more accurately than hi - lo (a fused displacement)
+/// pass it directly; that keeps the relative accuracy of tiny KL values.
+template <Real T>
+T kl_scale_part_from_difference(T lo, T hi, T difference) {
+  if (hi <= 4 * lo) return std::log1p((difference / lo) * (difference / hi) / 4);
+  const T ratio = hi / lo;
+  const T a = std::isfinite(ratio) ? std::log(ratio) : std::log(hi) - std::log(lo);
+  return a + 2 * std::log1p(std::exp(-a)) - 2 * std::numbers::ln2_v<T>;
+}
+
+/// Scale part of KL(Cauchy(., scale_a) || Cauchy(., scale_b)).
 template <Real T>
 T kl_scale_part(T scale_a, T scale_b) {
   const T lo = std::min(scale_a, scale_b);
   const T hi = std::max(scale_a, scale_b);
-  if (hi <= 4 * lo) {
-    const T d = hi - lo;  // exact by Sterbenz' lemma
-    return std::log1p((d / lo) * (d / hi) / 4);
-  }
-  const T ratio = hi / lo;
-  const T a = std::isfinite(ratio) ? std::log(ratio) : std::log(hi) - std::log(lo);
-  return a + 2 * std::log1p(std::exp(-a)) - 2 * std::numbers::ln2_v<T>;
+  // hi - lo is a single correctly rounded subtraction (exact by Sterbenz' lemma when hi <= 2 lo).
+  return kl_scale_part_from_difference(lo, hi, hi - lo);
 }
 
 /// Location part log1p((dmu / (gA + gB))^2), >= 0; halves the inputs when they overflow.

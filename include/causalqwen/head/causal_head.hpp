@@ -1,0 +1,226 @@
+#pragma once
+// The whole causal head: hidden states -> abduction -> exogenous noise (mode, temperature) ->
+// action -> one-vs-rest decisions and the <NUM> value, with the loss and its analytic gradient
+// w.r.t. every parameter and w.r.t. the hidden states.
+
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/head/abduction.hpp>
+#include <causalqwen/head/action.hpp>
+#include <causalqwen/head/inference.hpp>
+#include <causalqwen/head/loss.hpp>
+#include <causalqwen/head/ovr.hpp>
+#include <causalqwen/head/parameters.hpp>
+#include <causalqwen/head/scale_link.hpp>
+#include <causalqwen/head/targets.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace causalqwen::head {
+
+/// Every parameter of the head; also the type of its gradient. Block names are prefixed with the
+/// layer ("abduction.loc_weight", "action.class_weight", "noise.b_noise"), which is how the
+/// optimiser freezes a layer and how checkpoints name tensors.
+template <Real T>
+struct HeadParams {
+  using scalar_type = T;
+  AbductionParams<T> abduction;
+  ActionParams<T> action;
+  Vector<T> b_noise;  ///< [D]
+
+  auto blocks() { return std::tuple_cat(abduction.blocks(), action.blocks(), std::tie(b_noise)); }
+  auto blocks() const { return std::tuple_cat(abduction.blocks(), action.blocks(), std::tie(b_noise)); }
+  static std::vector<std::string> block_names() {
+    std::vector<std::string> names;
+    for (const auto& n : AbductionParams<T>::block_names()) names.push_back("abduction." + n);
+    for (const auto& n : ActionParams<T>::block_names()) names.push_back("action." + n);
+    names.push_back("noise.b_noise");
+    return names;
+  }
+};
+
+/// Everything the forward pass computed (backward needs all of it).
+template <Real T>
+struct HeadForward {
+  AbductionOutput<T> abduction;
+  PerturbedLatent<T> perturbed;
+  ActionOutput<T> action;
+};
+
+template <Real T>
+struct HeadGradient {
+  HeadParams<T> params;
+  RowMatrix<T> hidden;  ///< dL/dh [N x H]
+};
+
+template <Real T>
+struct Prediction {
+  std::vector<std::int32_t> classes;  ///< the decision per position
+  Vector<T> confidence;               ///< P_k of the decision
+  Vector<T> value_loc;                ///< the <NUM> value (loc_Y)
+  Vector<T> value_scale;              ///< its Cauchy scale
+};
+
+template <Real T>
+struct HeadInit {
+  AbductionInit<T> abduction;
+  ActionInit<T> action;
+  T b_noise = T(0.1);  ///< initial |b_noise| in every dimension
+};
+
+template <Real T, ScaleLinkPolicy Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
+class CausalHead {
+ public:
+  using scalar_type = T;
+  using link_type = Link;
+  using threshold_policy = Thresholds;
+  using params_type = HeadParams<T>;
+
+  CausalHead(AbductionNetwork<T, Link> abduction, ActionNetwork<T, Thresholds> action, Vector<T> b_noise,
+             NoiseSettings<T> settings = {})
+      : abduction_(std::move(abduction)), action_(std::move(action)) {
+    require(abduction_.latent_size() == action_.latent_size(), "CausalHead: abduction has D = ",
+            abduction_.latent_size(), " but action expects D = ", action_.latent_size());
+    set_b_noise(std::move(b_noise));
+    set_noise_settings(settings);
+  }
+
+  template <class Rng>
+  static CausalHead random(std::size_t hidden, std::size_t latent, std::size_t classes, Rng& rng,
+                           HeadInit<T> init = {}, NoiseSettings<T> settings = {}) {
+    auto abduction = AbductionNetwork<T, Link>::random(hidden, latent, rng, init.abduction);
+    auto action = ActionNetwork<T, Thresholds>::random(classes, latent, rng, init.action);
+    return CausalHead(std::move(abduction), std::move(action),
+                      Vector<T>::Constant(static_cast<Eigen::Index>(latent), init.b_noise), settings);
+  }
+
+  std::size_t hidden_size() const { return abduction_.hidden_size(); }
+  std::size_t latent_size() const { return abduction_.latent_size(); }
+  std::size_t classes() const { return action_.classes(); }
+  std::size_t num_class() const { return action_.num_class(); }
+
+  const AbductionNetwork<T, Link>& abduction() const { return abduction_; }
+  const ActionNetwork<T, Thresholds>& action() const { return action_; }
+  AbductionNetwork<T, Link>& abduction() { return abduction_; }
+  ActionNetwork<T, Thresholds>& action() { return action_; }
+  const Vector<T>& b_noise() const { return b_noise_; }
+  void set_b_noise(Vector<T> b_noise) {
+    require(static_cast<std::size_t>(b_noise.size()) == latent_size(), "CausalHead: b_noise has ", b_noise.size(),
+            " entries, expected D = ", latent_size());
+    require(b_noise.allFinite(), "CausalHead: b_noise contains NaN or infinity");
+    b_noise_ = std::move(b_noise);
+  }
+  const NoiseSettings<T>& noise_settings() const { return settings_; }
+  void set_noise_settings(NoiseSettings<T> settings) {
+    require(std::isfinite(settings.temperature) && settings.temperature >= 0,
+            "CausalHead: temperature must be finite and >= 0, got ", settings.temperature);
+    settings_ = settings;
+  }
+
+  HeadParams<T> params() const { return {abduction_.params(), action_.params(), b_noise_}; }
+  /// Replaces every parameter; shapes must match this head's H, D, K+1.
+  void set_params(HeadParams<T> p) { assign(std::move(p), hidden_size(), latent_size(), classes()); }
+
+  /// Edits every parameter in place without copying them (the optimiser's path: A is the size of
+  /// an lm_head), then validates. If `edit` or the validation throws, the head is left empty and
+  /// must be given parameters again with set_params().
+  template <class Edit>
+  void update_params(Edit&& edit) {
+    const std::size_t h = hidden_size(), d = latent_size(), k = classes();
+    HeadParams<T> p{std::move(abduction_.params_mut()), std::move(action_.params_mut()), std::move(b_noise_)};
+    edit(p);
+    assign(std::move(p), h, d, k);
+  }
+
+  /// h [N x H] -> every intermediate law. Random modes draw from `rng`.
+  template <class Rng = std::mt19937_64>
+  HeadForward<T> forward(const RowMatrix<T>& h, Rng* rng = nullptr) const {
+    HeadForward<T> f;
+    f.abduction = abduction_.forward(h);
+    f.perturbed = perturb(f.abduction.latent(), b_noise_, settings_, rng);
+    f.action = action_.forward(f.perturbed.latent);
+    return f;
+  }
+
+  /// Decisions: argmax_k P(S_k > C_k) (in point modes argmax of the margin, see inference.hpp)
+  /// and the value loc_Y.
+  template <class Rng = std::mt19937_64>
+  Prediction<T> predict(const RowMatrix<T>& h, Rng* rng = nullptr) const {
+    return decide(forward(h, rng).action);
+  }
+
+  Prediction<T> decide(const ActionOutput<T>& out) const {
+    const auto& c = action_.params().threshold;
+    const RowMatrix<T> p = ovr_probabilities(out.class_loc, out.class_scale, c);
+    Prediction<T> pred;
+    if (has_point_scale(settings_.mode)) {
+      const RowMatrix<T> margin = out.class_loc.rowwise() - c.transpose();
+      const auto d = ovr_decide(margin);
+      pred.classes = d.classes;
+      pred.confidence.resize(p.rows());
+      for (Eigen::Index i = 0; i < p.rows(); ++i) pred.confidence(i) = p(i, d.classes[static_cast<std::size_t>(i)]);
+    } else {
+      auto d = ovr_decide(p);
+      pred.classes = std::move(d.classes);
+      pred.confidence = std::move(d.confidence);
+    }
+    pred.value_loc = out.value_loc;
+    pred.value_scale = out.value_scale;
+    return pred;
+  }
+
+  template <class Rng = std::mt19937_64>
+  LossValue<T> loss(const RowMatrix<T>& h, const Targets<T>& targets, const LossOptions<T>& options,
+                    Rng* rng = nullptr) const {
+    const auto f = forward(h, rng);
+    return causal_loss(f.action, action_.params().threshold, targets, options, false).value;
+  }
+
+  /// Loss and its gradient w.r.t. every parameter and w.r.t. h.
+  template <class Rng = std::mt19937_64>
+  std::pair<LossValue<T>, HeadGradient<T>> loss_and_gradient(const RowMatrix<T>& h, const Targets<T>& targets,
+                                                             const LossOptions<T>& options, Rng* rng = nullptr) const {
+    const auto f = forward(h, rng);
+    auto l = causal_loss(f.action, action_.params().threshold, targets, options, true);
+    return {l.value, backward(h, f, l.gradient)};
+  }
+
+  /// Chain rule from dL/d(action outputs) back through action, noise and abduction.
+  HeadGradient<T> backward(const RowMatrix<T>& h, const HeadForward<T>& f, const ActionUpstream<T>& upstream) const {
+    auto action_grad = action_.backward(f.perturbed.latent, upstream);
+    const Latent<T> u = f.abduction.latent();
+    auto noise_grad = perturb_backward(u, b_noise_, settings_, f.perturbed, action_grad.latent);
+    auto abduction_grad = abduction_.backward(h, f.abduction, noise_grad.latent.loc, noise_grad.latent.scale);
+    HeadGradient<T> g;
+    g.params.abduction = std::move(abduction_grad.params);
+    g.params.action = std::move(action_grad.params);
+    g.params.b_noise = std::move(noise_grad.b_noise);
+    g.hidden = std::move(abduction_grad.hidden);
+    return g;
+  }
+
+ private:
+  void assign(HeadParams<T> p, std::size_t hidden, std::size_t latent, std::size_t class_count) {
+    require(p.abduction.hidden_size() == hidden && p.abduction.latent_size() == latent &&
+                p.action.classes() == class_count && p.action.latent_size() == latent,
+            "CausalHead::set_params: parameters are for H = ", p.abduction.hidden_size(), ", D = ",
+            p.abduction.latent_size(), ", K+1 = ", p.action.classes(), "; this head has H = ", hidden, ", D = ", latent,
+            ", K+1 = ", class_count);
+    abduction_.set_params(std::move(p.abduction));
+    action_.set_params(std::move(p.action));
+    set_b_noise(std::move(p.b_noise));
+  }
+
+  AbductionNetwork<T, Link> abduction_;
+  ActionNetwork<T, Thresholds> action_;
+  Vector<T> b_noise_;
+  NoiseSettings<T> settings_;
+};
+
+}  // namespace causalqwen::head

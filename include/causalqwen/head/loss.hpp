@@ -1,0 +1,155 @@
+#pragma once
+// The causal head's training loss over a batch of N positions (ignored positions excluded):
+//
+//   L_i = R( sum_k BCE(P_ik, y_ik) ) + lambda * 1[t_i = <NUM>] * g_i * CauchyNLL(v_i | loc_Y_i, scale_Y_i)
+//   g_i = alpha + (1 - alpha) * P_i,<NUM>          L = (1 / N_valid) sum_i L_i
+//
+// with P_ik = P(S_ik > C_k), y_ik = 1[t_i = k] and R the class reduction: `sum` (the design's
+// sum over the K+1 classes; each class weighs 1, so lambda competes with K+1 BCE terms) or `mean`
+// (divides by K+1; the class term stays O(1) whatever the vocabulary, and lambda must shrink
+// accordingly to keep the same balance). alpha = 0 is the design's pure gate (the value only
+// counts as much as the model believes in <NUM>); alpha = 1 switches gating off. With
+// `gate_gradient` (default, as in the design) the gate passes gradient to P_<NUM>: a large NLL
+// then also pushes P_<NUM> down; without it g is a constant weight.
+// Gradients are analytic, w.r.t. every output of the action (ActionUpstream); the layers carry
+// them further. Per-class formulas: docs/math.md (e).
+
+#include <causalqwen/cauchy/stable.hpp>
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/head/action.hpp>
+#include <causalqwen/head/targets.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+#include <string_view>
+#include <vector>
+
+namespace causalqwen::head {
+
+enum class ClassReduction { sum, mean };
+
+inline constexpr std::string_view to_string(ClassReduction r) { return r == ClassReduction::sum ? "sum" : "mean"; }
+
+template <Real T>
+struct LossOptions {
+  T lambda = 1;                                       ///< weight of the <NUM> value term
+  T gate_alpha = 0;                                   ///< alpha in [0, 1]
+  bool gate_gradient = true;                          ///< does P_<NUM> receive gradient through the gate?
+  ClassReduction class_reduction = ClassReduction::sum;
+};
+
+template <Real T>
+struct LossValue {
+  T total = 0;           ///< L
+  T classification = 0;  ///< the class term's share of L
+  T regression = 0;      ///< the gated value term's share of L
+  std::size_t positions = 0;  ///< N_valid
+};
+
+template <Real T>
+struct LossResult {
+  LossValue<T> value;
+  ActionUpstream<T> gradient;  ///< dL/d(class_loc, class_scale, value_loc, value_scale)
+};
+
+/// L and, if `with_gradient`, dL/d(outputs). `threshold` is C; a position needs every class
+/// scale > 0 (and, at <NUM>, value scale > 0): point modes (deterministic, causal-sample) have
+/// no likelihood and are rejected here.
+template <Real T>
+LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
+                          const LossOptions<T>& options, bool with_gradient = true) {
+  const auto n = out.class_loc.rows();
+  const auto k = out.class_loc.cols();
+  require(out.class_scale.rows() == n && out.class_scale.cols() == k && out.value_loc.size() == n &&
+              out.value_scale.size() == n,
+          "causal_loss: action outputs have inconsistent shapes");
+  require(threshold.size() == k, "causal_loss: ", threshold.size(), " thresholds for ", k, " classes");
+  require(k >= 2, "causal_loss: need at least 2 classes");
+  targets.validate(static_cast<std::size_t>(n), static_cast<std::size_t>(k), "causal_loss");
+  require(std::isfinite(options.lambda) && options.lambda >= 0, "causal_loss: lambda must be >= 0, got ",
+          options.lambda);
+  require(options.gate_alpha >= 0 && options.gate_alpha <= 1, "causal_loss: gate alpha must be in [0, 1], got ",
+          options.gate_alpha);
+
+  const auto num = k - 1;
+  const T reduce = options.class_reduction == ClassReduction::sum ? T(1) : T(1) / T(k);
+  std::size_t valid = 0;
+  for (Eigen::Index i = 0; i < n; ++i) valid += targets.ignored(static_cast<std::size_t>(i)) ? 0 : 1;
+  const T per_position = valid ? T(1) / T(valid) : T(0);
+
+  LossResult<T> result;
+  result.value.positions = valid;
+  if (with_gradient) {
+    result.gradient.class_loc = RowMatrix<T>::Zero(n, k);
+    result.gradient.class_scale = RowMatrix<T>::Zero(n, k);
+    result.gradient.value_loc = Vector<T>::Zero(n);
+    result.gradient.value_scale = Vector<T>::Zero(n);
+  }
+  std::vector<T> class_term(static_cast<std::size_t>(n), T(0)), value_term(static_cast<std::size_t>(n), T(0));
+  std::vector<unsigned char> bad_scale(static_cast<std::size_t>(n), 0);
+  auto& grad = result.gradient;
+
+#pragma omp parallel for schedule(static) if (n * k >= (Eigen::Index(1) << 14))
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto si = static_cast<std::size_t>(i);
+    if (targets.ignored(si)) continue;
+    const auto target = static_cast<Eigen::Index>(targets.classes[si]);
+    T sum = 0;
+    for (Eigen::Index c = 0; c < k; ++c) {
+      const T margin = out.class_loc(i, c) - threshold(c);
+      const T scale = out.class_scale(i, c);
+      if (!(scale > 0)) {
+        bad_scale[si] = 1;
+        continue;
+      }
+      const T label = c == target ? T(1) : T(0);
+      sum += stable::ovr_binary_cross_entropy(margin, scale, label);
+      if (with_gradient) {
+        const auto g = stable::ovr_binary_cross_entropy_gradient(margin, scale, label);
+        grad.class_loc(i, c) = per_position * reduce * g.d_loc;
+        grad.class_scale(i, c) = per_position * reduce * g.d_scale;
+      }
+    }
+    class_term[si] = reduce * sum;
+    if (target != num || options.lambda == 0) continue;
+    const T y_scale = out.value_scale(i);
+    if (!(y_scale > 0)) {
+      bad_scale[si] = 1;
+      continue;
+    }
+    const T y = targets.values(i);
+    const T nll = stable::cauchy_nll(y, out.value_loc(i), y_scale);
+    const T margin = out.class_loc(i, num) - threshold(num);
+    const T scale = out.class_scale(i, num);
+    const T p_num = stable::ovr_probability(margin, scale);
+    const T gate = options.gate_alpha + (T(1) - options.gate_alpha) * p_num;
+    value_term[si] = options.lambda * gate * nll;
+    if (!with_gradient) continue;
+    const auto g = stable::cauchy_nll_gradient(y, out.value_loc(i), y_scale);
+    grad.value_loc(i) = per_position * options.lambda * gate * g.d_loc;
+    grad.value_scale(i) = per_position * options.lambda * gate * g.d_scale;
+    if (options.gate_gradient && options.gate_alpha < 1) {
+      // dP/dm = s / (pi (m^2 + s^2)), dP/ds = -m / (pi (m^2 + s^2)), via hypot to avoid overflow.
+      const T h = std::hypot(margin, scale);
+      const T d_p = per_position * options.lambda * nll * (T(1) - options.gate_alpha) / std::numbers::pi_v<T>;
+      grad.class_loc(i, num) += d_p * (scale / h) / h;
+      grad.class_scale(i, num) -= d_p * (margin / h) / h;
+    }
+  }
+  for (Eigen::Index i = 0; i < n; ++i)
+    require(!bad_scale[static_cast<std::size_t>(i)], "causal_loss: position ", i,
+            " has a non-positive scale; the loss needs a likelihood (not a point mode such as deterministic or "
+            "causal-sample)");
+  for (std::size_t i = 0; i < class_term.size(); ++i) {
+    result.value.classification += per_position * class_term[i];
+    result.value.regression += per_position * value_term[i];
+  }
+  result.value.total = result.value.classification + result.value.regression;
+  require(std::isfinite(result.value.total), "causal_loss: loss is not finite (", result.value.total, ")");
+  return result;
+}
+
+}  // namespace causalqwen::head

@@ -1,0 +1,147 @@
+// Number extraction: which spellings are numbers (table), and <NUM> encoding on a small written
+// vocabulary and on the real Qwen vocabulary.
+
+#include "qwen_vocabulary.hpp"
+
+#include <causalqwen/tokenizer/numbers.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace causalqwen;
+
+namespace {
+struct Found {
+  std::string spelling;
+  double value;
+  friend bool operator==(const Found&, const Found&) = default;
+};
+
+std::vector<Found> numbers_in(std::string_view text) {
+  std::vector<Found> out;
+  for (const NumberSpan& n : find_numbers(text)) out.push_back({std::string(text.substr(n.begin, n.end - n.begin)), n.value});
+  return out;
+}
+
+// The 256 single-byte tokens only: every character is spelled byte by byte, which makes the
+// positions of <NUM> easy to predict.
+Tokenizer bytes_only_tokenizer() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (unsigned b = 0; b < 256; ++b) vocab[byte_level::byte_symbols()[b]] = b;
+  const nlohmann::json root = {
+      {"added_tokens", nlohmann::json::array({{{"id", 256}, {"content", "<|end|>"}, {"special", true}}})},
+      {"normalizer", {{"type", "NFC"}}},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+  return Tokenizer::from_json(root.dump(), "bytes.json");
+}
+}  // namespace
+
+TEST_CASE("number spellings: the documented table") {
+  struct Case {
+    const char* text;
+    std::vector<Found> numbers;
+  };
+  const std::vector<Case> table = {
+      // integers, decimals, signs, exponents
+      {"42", {{"42", 42}}},
+      {"x = -17;", {{"-17", -17}}},
+      {"+5 and -0.25", {{"+5", 5}, {"-0.25", -0.25}}},
+      {"pi is 3.14159", {{"3.14159", 3.14159}}},
+      {"temperature -3.5e2 K", {{"-3.5e2", -350}}},
+      {"6.02E+23 and 1e-3", {{"6.02E+23", 6.02e23}, {"1e-3", 1e-3}}},
+      {"007", {{"007", 7}}},
+      {"It costs 3.", {{"3", 3}}},
+      // thousands separators
+      {"1,234,567 people", {{"1,234,567", 1234567}}},
+      {"$1,299.99", {{"1,299.99", 1299.99}}},
+      {"增长了12.5%，达到3,000万元", {{"12.5", 12.5}, {"3,000", 3000}}},
+      {"[1,2,3]", {{"1", 1}, {"2", 2}, {"3", 3}}},
+      {"1,2345", {{"1", 1}, {"2345", 2345}}},
+      {"[1,234]", {{"1,234", 1234}}},
+      // Chinese and other neighbours
+      {"年龄25岁, 收入8k", {{"25", 25}}},
+      {"50%", {{"50", 50}}},
+      {"(12) [7] {9}", {{"12", 12}, {"7", 7}, {"9", 9}}},
+      {"5 kg, 12 km/h, 37.5°C", {{"5", 5}, {"12", 12}, {"37.5", 37.5}}},
+      {"COVID-19", {{"19", 19}}},
+      {"年龄-5岁", {{"-5", -5}}},
+      // not numbers
+      {"v2.0.1 and 1.2.3", {}},
+      {"On 2023-12-31 at 23:59", {}},
+      {"pages 10-20, ratio 16:9, half 1/2", {}},
+      {"5-3", {}},
+      {"f(x)-1", {{"1", 1}}},
+      {"1st 2nd 3rd 4th", {}},
+      {"0x1F 0xdeadbeef", {}},
+      {"w048 H2O 5kg 8k 3e", {}},
+      {"a.5 .5", {}},
+      {"\u0663\u0664\u0665 \uFF15", {}},
+      {"1e999 1e-999", {}},
+      {"", {}},
+  };
+  for (const Case& c : table) {
+    INFO("text: ", std::string(c.text));
+    CHECK(numbers_in(c.text) == c.numbers);
+  }
+}
+
+TEST_CASE("<NUM> encoding on a byte vocabulary: positions, values, round trip") {
+  const Tokenizer tokenizer = bytes_only_tokenizer();
+  const TokenId num = num_token_id(tokenizer);
+  CHECK(num == 257);
+  const auto out = encode_with_numbers(tokenizer, "a -3.5e2 b 25", num);
+  REQUIRE(out.ids == std::vector<TokenId>{'a', ' ', num, ' ', 'b', ' ', num});
+  REQUIRE(out.values.size() == out.ids.size());
+  CHECK(out.values[2] == -350.0);
+  CHECK(out.values[6] == 25.0);
+  for (const std::size_t i : {0, 1, 3, 4, 5}) CHECK(std::isnan(out.values[i]));
+  CHECK(decode_with_numbers(tokenizer, out.ids, out.values, num) == "a -350 b 25");
+
+  // Added tokens are matched first; numbers only in the ordinary text between them.
+  const auto chat = encode_with_numbers(tokenizer, "7<|end|>8", num, {.parse_special = true});
+  CHECK(chat.ids == std::vector<TokenId>{num, 256, num});
+  CHECK(chat.values[0] == 7.0);
+  CHECK(std::isnan(chat.values[1]));
+  CHECK(chat.values[2] == 8.0);
+
+  CHECK_THROWS_AS(encode_with_numbers(tokenizer, "1", 65), error);  // an existing token
+  CHECK_THROWS_AS(encode_with_numbers(tokenizer, "1\xFF", num), error);
+  CHECK(encode_with_numbers(tokenizer, "1\xFF", num, {.invalid_utf8 = utf8::Policy::replace}).ids.size() == 4);
+  const std::vector<TokenId> ids{num};
+  const std::vector<double> nan{std::nan("")};
+  CHECK_THROWS_AS(decode_with_numbers(tokenizer, ids, nan, num), error);
+  CHECK_THROWS_AS(decode_with_numbers(tokenizer, ids, std::vector<double>{}, num), error);
+  CHECK(format_number(1299.99) == "1299.99");
+  CHECK(format_number(-350) == "-350");
+  CHECK(format_number(0.1) == "0.1");
+}
+
+TEST_CASE("needs the Qwen vocabulary: <NUM> ids and numbers in Qwen text") {
+  std::string why;
+  const Tokenizer* tokenizer = test::qwen_tokenizer(why);
+  if (tokenizer == nullptr) {
+    MESSAGE(why);
+    return;
+  }
+  CHECK(num_token_id(*tokenizer) == 151669);
+  CHECK(num_token_id(test::qwen25_tokenizer()) == 151665);
+  const TokenId num = num_token_id(*tokenizer);
+  // "年龄25岁, 收入8k": golden ids 102185 [17 20] 92015 11 80090 114 17254 [23] 74; 25 is a
+  // number, 8k is not.
+  const auto age = encode_with_numbers(*tokenizer, "年龄25岁, 收入8k", num);
+  CHECK(age.ids == std::vector<TokenId>{102185, num, 92015, 11, 80090, 114, 17254, 23, 74});
+  CHECK(age.values[1] == 25.0);
+  CHECK(decode_with_numbers(*tokenizer, age.ids, age.values, num) == "年龄25岁, 收入8k");
+  // "temperature -3.5e2 K": golden 34558 481(" -") 18 13 20 68 17 730(" K").
+  const auto temp = encode_with_numbers(*tokenizer, "temperature -3.5e2 K", num);
+  CHECK(temp.ids == std::vector<TokenId>{34558, 220, num, 730});
+  CHECK(temp.values[2] == -350.0);
+  CHECK(decode_with_numbers(*tokenizer, temp.ids, temp.values, num) == "temperature -350 K");
+  // Text without numbers encodes exactly as encode() does.
+  const std::string plain = "Hello, world! 你好";
+  CHECK(encode_with_numbers(*tokenizer, plain, num).ids == tokenizer->encode(plain));
+}
