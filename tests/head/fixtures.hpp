@@ -37,7 +37,7 @@ Targets<T> random_targets(std::size_t n, std::size_t classes, std::mt19937_64& r
 
 /// A head with every parameter non-trivial (biases, thresholds, scale weights all non-zero), and
 /// raw scales bounded away from 0 so that the identity link stays valid under small perturbations.
-template <Real T, ScaleLink Link, ThresholdPolicy Th>
+template <Real T, ScaleLinkPolicy Link, ThresholdPolicy Th>
 CausalHead<T, Link, Th> random_head(std::size_t hidden, std::size_t latent, std::size_t classes, std::mt19937_64& rng,
                                     NoiseSettings<T> settings = {}) {
   HeadInit<T> init;

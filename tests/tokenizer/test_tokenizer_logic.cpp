@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace causalqwen;
@@ -200,6 +202,21 @@ TEST_CASE("small vocabulary: encode, decode, merges as pairs or strings") {
   }
 }
 
+TEST_CASE("small vocabulary: one Tokenizer shared by threads gives the same ids") {
+  const Tokenizer tokenizer = small_tokenizer();
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "hello world aaaa e\u0301 中文 " + std::to_string(i) + "\n";
+  const auto expected = tokenizer.encode(text);
+  std::vector<std::vector<TokenId>> results(4);
+  std::vector<std::thread> threads;
+  for (auto& result : results)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round) result = tokenizer.encode(text);
+    });
+  for (auto& thread : threads) thread.join();
+  for (const auto& result : results) CHECK(result == expected);
+}
+
 TEST_CASE("small vocabulary: NFC normalization before BPE") {
   const Tokenizer tokenizer = small_tokenizer();
   CHECK(tokenizer.encode("e\u0301") == tokenizer.encode("\u00E9"));
@@ -209,6 +226,26 @@ TEST_CASE("small vocabulary: NFC normalization before BPE") {
   std::string storage;
   CHECK(normalize_nfc(std::string("a\0b", 3), storage) == std::string("a\0b", 3));
   CHECK(normalize_nfc("\u1100\u1161", storage) == "\uAC00");  // Hangul jamo compose
+}
+
+TEST_CASE("NFC by stretches equals utf8proc's NFC of the whole text") {
+  // Random mixes of inert code points (ASCII, CJK, kana, CJK punctuation) and ones that compose or
+  // reorder (combining marks, Hangul jamo, decomposable letters, the U+212B singleton).
+  const std::vector<std::string> alphabet = {"a", "e", "A", " ", "中", "文", "か", "。", "\u0301", "\u0308", "\u0323",
+                                             "\u1100", "\u1161", "\u11A8", "\uAC00", "\u212B", "\u00C5", "\u3099",
+                                             "\u304B", "\u2019", "\u2000", "\uFB01", "\u0041\u030A"};
+  std::mt19937 rng(7);
+  std::string storage;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    for (std::size_t i = 0, n = rng() % 12; i < n; ++i) text += alphabet[rng() % alphabet.size()];
+    utf8proc_uint8_t* whole = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(text.c_str()));
+    REQUIRE(whole != nullptr);
+    const std::string expected(reinterpret_cast<const char*>(whole));
+    std::free(whole);
+    INFO("text: ", text);
+    REQUIRE(std::string(normalize_nfc(text, storage)) == expected);
+  }
 }
 
 TEST_CASE("small vocabulary: added tokens, longest match, special only on request") {

@@ -74,7 +74,7 @@ struct AbductionInit {
   T scale = 1;              ///< initial scale (b_scale = Link^-1(scale))
 };
 
-template <Real T, ScaleLink Link = ExpLink>
+template <Real T, ScaleLinkPolicy Link = ExpLink>
 class AbductionNetwork {
  public:
   using scalar_type = T;

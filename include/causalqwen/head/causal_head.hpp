@@ -74,7 +74,7 @@ struct HeadInit {
   T b_noise = T(0.1);  ///< initial |b_noise| in every dimension
 };
 
-template <Real T, ScaleLink Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
+template <Real T, ScaleLinkPolicy Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
 class CausalHead {
  public:
   using scalar_type = T;

@@ -67,7 +67,7 @@ Number parse_field(const io::SafetensorsReader& reader, const std::string& key) 
 }
 }  // namespace detail
 
-template <Real T, ScaleLink Link, ThresholdPolicy Thresholds>
+template <Real T, ScaleLinkPolicy Link, ThresholdPolicy Thresholds>
 void save_head(const CausalHead<T, Link, Thresholds>& head, const std::filesystem::path& file) {
   io::SafetensorsWriter writer;
   writer.set_metadata("format", std::string(kHeadFormat));
@@ -84,7 +84,7 @@ void save_head(const CausalHead<T, Link, Thresholds>& head, const std::filesyste
 }
 
 /// Loads a head saved by save_head; `expected` (if given) must match the file's H, D, K.
-template <Real T, ScaleLink Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
+template <Real T, ScaleLinkPolicy Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
 CausalHead<T, Link, Thresholds> load_head(const std::filesystem::path& file,
                                           std::optional<HeadShape> expected = std::nullopt) {
   const io::SafetensorsReader reader(file);

@@ -17,7 +17,7 @@
 namespace causalqwen::head {
 
 template <class L>
-concept ScaleLink = requires(double raw, double scale, float raw_f) {
+concept ScaleLinkPolicy = requires(double raw, double scale, float raw_f) {
   { L::apply(raw) } -> std::same_as<double>;
   { L::apply(raw_f) } -> std::same_as<float>;
   { L::derivative(raw) } -> std::same_as<double>;
@@ -76,6 +76,6 @@ struct IdentityLink {
   static constexpr std::string_view name() { return "identity"; }
 };
 
-static_assert(ScaleLink<ExpLink> && ScaleLink<SoftplusLink> && ScaleLink<IdentityLink>);
+static_assert(ScaleLinkPolicy<ExpLink> && ScaleLinkPolicy<SoftplusLink> && ScaleLinkPolicy<IdentityLink>);
 
 }  // namespace causalqwen::head

@@ -34,7 +34,7 @@ void attention(const RowMatrix<T>& q, const RowMatrix<T>& keys, const RowMatrix<
   using Strided = Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>>;
   using StridedOut = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
 
-  parallel_for(threads, heads, [&](std::int64_t h) {
+  parallel_for(threads, heads, 2 * count * seen * head_dim, [&](std::int64_t h) {
     const std::int64_t kv = h / group;
     const Strided qh(q.data() + h * head_dim, count, head_dim, Eigen::OuterStride<>(q.cols()));
     const Strided kh(keys.data() + kv * head_dim, seen, head_dim, Eigen::OuterStride<>(keys.cols()));

@@ -93,26 +93,24 @@ void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int th
   if (rows == 0 || outs == 0) return;
 
   if (rows < gemm_min_rows) {
-    for (std::int64_t t = 0; t < rows; ++t) {
-      const T* xt = x.row(t).data();
-      T* ot = out.row(t).data();
-      parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
-        if (w.is_bf16()) detail::gemv_rows(xt, w.bf16_row(0), in, begin, end, ot);
-        else detail::gemv_rows(xt, w.dense().data(), in, begin, end, ot);
-      });
-    }
+    parallel_chunks(threads, outs, 16, in * rows, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t t = 0; t < rows; ++t) {
+        if (w.is_bf16()) detail::gemv_rows(x.row(t).data(), w.bf16_row(0), in, begin, end, out.row(t).data());
+        else detail::gemv_rows(x.row(t).data(), w.dense().data(), in, begin, end, out.row(t).data());
+      }
+    });
     return;
   }
 
   if (!w.is_bf16()) {
-    parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
+    parallel_chunks(threads, outs, 16, in * rows, [&](std::int64_t begin, std::int64_t end) {
       out.middleCols(begin, end - begin).noalias() = x * w.dense().middleRows(begin, end - begin).transpose();
     });
     return;
   }
   // About 256 KiB of widened weights per tile: stays in L2 while Eigen streams x past it.
   const std::int64_t tile = std::max<std::int64_t>(16, (65536 / in) / 16 * 16);
-  parallel_chunks(threads, outs, 16, [&](std::int64_t begin, std::int64_t end) {
+  parallel_chunks(threads, outs, 16, in * rows, [&](std::int64_t begin, std::int64_t end) {
     RowMatrix<T> widened;
     for (std::int64_t t0 = begin; t0 < end; t0 += tile) {
       const std::int64_t t1 = std::min(end, t0 + tile);

@@ -14,13 +14,23 @@ namespace causalqwen::kernels {
 // own thread-count ICV to 1: Eigen's GEMM called inside then stays on its thread instead of
 // forking omp_get_max_threads() more. The setting dies with the region, so no state leaks.
 
-/// Calls body(begin, end) on `threads` contiguous chunks of [0, count), each a multiple of `align`
-/// items except the last.
+/// Waking a thread costs microseconds (milliseconds on a loaded machine): work smaller than this
+/// many multiply-adds per thread is not worth splitting.
+inline constexpr std::int64_t min_work_per_thread = std::int64_t{1} << 16;
+
+/// How many of `threads` threads `count` items of `work_per_item` multiply-adds each deserve.
+inline int worker_count(int threads, std::int64_t count, std::int64_t work_per_item) {
+  const std::int64_t worthwhile = std::max<std::int64_t>(1, count * std::max<std::int64_t>(work_per_item, 1) / min_work_per_thread);
+  return static_cast<int>(std::clamp<std::int64_t>(std::min(worthwhile, count), 1, std::max(threads, 1)));
+}
+
+/// Calls body(begin, end) on up to `threads` contiguous chunks of [0, count), each a multiple of
+/// `align` items except the last.
 template <class Body>
-void parallel_chunks(int threads, std::int64_t count, std::int64_t align, Body&& body) {
+void parallel_chunks(int threads, std::int64_t count, std::int64_t align, std::int64_t work_per_item, Body&& body) {
   if (count <= 0) return;
   const std::int64_t units = (count + align - 1) / align;
-  const int workers = static_cast<int>(std::clamp<std::int64_t>(units, 1, std::max(threads, 1)));
+  const int workers = worker_count(threads, units, work_per_item * align);
 #pragma omp parallel num_threads(workers)
   {
     omp_set_num_threads(1);
@@ -32,11 +42,11 @@ void parallel_chunks(int threads, std::int64_t count, std::int64_t align, Body&&
   }
 }
 
-/// Calls body(i) for every i in [0, count), items shared dynamically over `threads` threads.
+/// Calls body(i) for every i in [0, count), items shared dynamically over up to `threads` threads.
 template <class Body>
-void parallel_for(int threads, std::int64_t count, Body&& body) {
+void parallel_for(int threads, std::int64_t count, std::int64_t work_per_item, Body&& body) {
   if (count <= 0) return;
-  const int workers = static_cast<int>(std::clamp<std::int64_t>(count, 1, std::max(threads, 1)));
+  const int workers = worker_count(threads, count, work_per_item);
 #pragma omp parallel num_threads(workers)
   {
     omp_set_num_threads(1);

@@ -16,7 +16,7 @@ void rms_norm(const RowMatrix<T>& x, const RowVector<T>& weight, T eps, RowMatri
   require(weight.size() == x.cols(), "rms_norm: weight has ", weight.size(), " entries for rows of ", x.cols());
   out.resize(x.rows(), x.cols());
   const T inverse_width = T(1) / static_cast<T>(x.cols());
-  parallel_chunks(threads, x.rows(), 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_chunks(threads, x.rows(), 1, x.cols(), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
       const T scale = T(1) / std::sqrt(x.row(r).squaredNorm() * inverse_width + eps);
       out.row(r) = (x.row(r).array() * scale * weight.array()).matrix();

@@ -40,7 +40,7 @@ void rotary(RowMatrix<T>& x, std::int64_t heads, std::int64_t head_dim, const Ro
           "rotary: activations [", x.rows(), " x ", x.cols(), "] do not fit ", heads, " heads of ", head_dim,
           " and a table of ", table.rows(), " positions");
   const std::int64_t half = head_dim / 2;
-  parallel_chunks(threads, x.rows(), 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_chunks(threads, x.rows(), 1, x.cols(), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p) {
       const T* cosine = table.row(p).data();
       const T* sine = cosine + half;

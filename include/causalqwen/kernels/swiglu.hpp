@@ -14,7 +14,7 @@ template <Real T>
 void swiglu(RowMatrix<T>& gate, const RowMatrix<T>& up, int threads) {
   require(gate.rows() == up.rows() && gate.cols() == up.cols(), "swiglu: gate [", gate.rows(), " x ", gate.cols(),
           "] and up [", up.rows(), " x ", up.cols(), "] differ");
-  parallel_chunks(threads, gate.rows(), 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_chunks(threads, gate.rows(), 1, 16 * gate.cols(), [&](std::int64_t begin, std::int64_t end) {
     auto g = gate.middleRows(begin, end - begin).array();
     g = g / (T(1) + (-g).exp()) * up.middleRows(begin, end - begin).array();
   });

@@ -4,6 +4,8 @@
 // rank. Candidate pairs sit in a min-heap over a doubly linked list of symbols, so a piece of n
 // bytes costs O(n log n), not the O(n^2) of rescanning all pairs after every merge; stale heap
 // entries (a neighbour already merged away) are skipped when popped, as in Hugging Face's BPE.
+// Short pieces (most words) take a simpler path with the same result: pair ranks in a small array,
+// scanned for the minimum after each merge, which beats heap upkeep below a few dozen bytes.
 
 #include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
@@ -14,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <queue>
 #include <string_view>
 #include <utility>
@@ -69,11 +72,12 @@ class MergeTable {
     return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) | static_cast<std::uint32_t>(right);
   }
   std::size_t index(std::uint64_t key) const {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;  // Fibonacci hashing
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);  // Fibonacci hashing: top bits
   }
   void rehash(std::size_t capacity) {
     std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity, Slot{empty_key, {}}));
     mask_ = capacity - 1;
+    shift_ = 64 - std::countr_zero(capacity);
     size_ = 0;
     for (const Slot& slot : old)
       if (slot.key != empty_key) {
@@ -86,6 +90,7 @@ class MergeTable {
 
   std::vector<Slot> slots_;
   std::size_t mask_ = 0;
+  int shift_ = 64;
   std::size_t size_ = 0;
 };
 
@@ -107,14 +112,45 @@ struct BpeScratch {
   std::vector<Candidate> heap;
 };
 
+namespace detail {
+inline constexpr std::size_t short_piece_bytes = 24;
+
+inline void bpe_merge_short(std::string_view piece, const std::array<TokenId, 256>& byte_ids, const MergeTable& merges,
+                            std::vector<TokenId>& out) {
+  constexpr std::int32_t none = std::numeric_limits<std::int32_t>::max();
+  std::array<TokenId, short_piece_bytes> symbols;
+  std::array<MergeTable::Merge, short_piece_bytes> pairs;  // pairs[i]: symbols[i] + symbols[i + 1]
+  std::size_t n = piece.size();
+  const auto pair_at = [&](std::size_t i) {
+    const MergeTable::Merge* merge = merges.find(symbols[i], symbols[i + 1]);
+    return merge != nullptr ? *merge : MergeTable::Merge{none, -1};
+  };
+  for (std::size_t i = 0; i < n; ++i) symbols[i] = byte_ids[static_cast<unsigned char>(piece[i])];
+  for (std::size_t i = 0; i + 1 < n; ++i) pairs[i] = pair_at(i);
+  while (n > 1) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i + 1 < n; ++i)
+      if (pairs[i].rank < pairs[best].rank) best = i;  // strict: the leftmost among equal ranks
+    if (pairs[best].rank == none) break;
+    symbols[best] = pairs[best].merged;
+    for (std::size_t i = best + 1; i + 1 < n; ++i) symbols[i] = symbols[i + 1];
+    for (std::size_t i = best + 1; i + 2 < n; ++i) pairs[i] = pairs[i + 1];
+    --n;
+    if (best > 0) pairs[best - 1] = pair_at(best - 1);
+    if (best + 1 < n) pairs[best] = pair_at(best);
+  }
+  out.insert(out.end(), symbols.begin(), symbols.begin() + static_cast<std::ptrdiff_t>(n));
+}
+}  // namespace detail
+
 /// Encodes one piece of raw bytes and appends its token ids to `out`. `byte_ids[b]` is the id of
 /// the single-byte token for byte b.
 inline void bpe_merge(std::string_view piece, const std::array<TokenId, 256>& byte_ids, const MergeTable& merges,
                       BpeScratch& scratch, std::vector<TokenId>& out) {
   const auto n = static_cast<std::int32_t>(piece.size());
   if (n == 0) return;
-  if (n == 1) {
-    out.push_back(byte_ids[static_cast<unsigned char>(piece[0])]);
+  if (piece.size() <= detail::short_piece_bytes) {
+    detail::bpe_merge_short(piece, byte_ids, merges, out);
     return;
   }
   auto& symbols = scratch.symbols;

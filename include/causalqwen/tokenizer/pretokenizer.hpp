@@ -8,6 +8,9 @@
 // in UCP mode also counts U+180E, and JavaScript's \s (transformers.js) counts U+FEFF but not U+0085.
 // The pattern is therefore compiled with every \s / \S outside a \Q..\E rewritten to
 // \p{White_Space} / \P{White_Space}, which is exactly the Hugging Face meaning.
+// \p{L} and \p{N} follow the Unicode version of the PCRE2 build (Unicode 14 for PCRE2 10.42 on
+// Debian 12): code points assigned later are neither, which can split differently from a
+// reference built on newer Unicode data.
 //
 // Thread safety: a Pretokenizer is immutable after construction; split() may run concurrently.
 // Each split() call uses its own PCRE2 match data.

@@ -1,0 +1,99 @@
+// The CPU kernels against plain double-precision formulas, at sizes that split over threads.
+#include <causalqwen/backend/cpu_backend.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace causalqwen;
+
+namespace {
+RowMatrix<float> random(Eigen::Index rows, Eigen::Index cols, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  RowMatrix<float> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
+  return m;
+}
+RowMatrix<float> round_bf16(const RowMatrix<float>& m) {
+  RowMatrix<float> out = m;
+  for (Eigen::Index i = 0; i < out.size(); ++i) out.data()[i] = io::bf16_to_float(io::float_to_bf16(out.data()[i]));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("matmul: GEMV and GEMM paths, dense and bfloat16, 1 and 2 threads, odd sizes") {
+  const RowMatrix<float> w = random(403, 261, 1);  // not multiples of 4 or 16: remainders run
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(w.size()));
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = io::float_to_bf16(w.data()[i]);
+  const auto dense = kernels::Weight<float>::from_dense(w);
+  const auto bf16 = kernels::Weight<float>::from_bf16(w.rows(), w.cols(), bits);
+  for (Eigen::Index rows : {1, 3, 4, 37}) {
+    const RowMatrix<float> x = random(rows, 261, 2);
+    const RowMatrix<double> expected = x.cast<double>() * w.cast<double>().transpose();
+    const RowMatrix<double> expected_bf16 = x.cast<double>() * round_bf16(w).cast<double>().transpose();
+    for (int threads : {1, 2}) {
+      RowMatrix<float> out;
+      kernels::matmul(x, dense, out, threads);
+      CHECK((out.cast<double>() - expected).cwiseAbs().maxCoeff() < 1e-4);
+      kernels::matmul(x, bf16, out, threads);
+      CHECK((out.cast<double>() - expected_bf16).cwiseAbs().maxCoeff() < 1e-4);
+    }
+  }
+  RowMatrix<float> out;
+  CHECK_THROWS_AS(kernels::matmul(random(2, 5, 3), dense, out, 1), causalqwen::error);
+}
+
+TEST_CASE("attention over a cache with a causal mask, GQA, split over threads") {
+  const Eigen::Index heads = 8, kv_heads = 2, d = 16, past = 70, count = 50;
+  const RowMatrix<float> q = random(count, heads * d, 4), k = random(past + count + 5, kv_heads * d, 5),
+                         v = random(past + count + 5, kv_heads * d, 6);
+  for (int threads : {1, 2}) {
+    RowMatrix<float> out;
+    kernels::attention(q, k, v, past, heads, kv_heads, d, out, threads);
+    double worst = 0;
+    for (Eigen::Index h = 0; h < heads; ++h) {
+      const Eigen::Index g = h / (heads / kv_heads);
+      for (Eigen::Index i = 0; i < count; ++i) {
+        Eigen::VectorXd s(past + i + 1);
+        for (Eigen::Index j = 0; j < s.size(); ++j)
+          s[j] = q.row(i).segment(h * d, d).cast<double>().dot(k.row(j).segment(g * d, d).cast<double>()) / 4.0;
+        s = (s.array() - s.maxCoeff()).exp();
+        s /= s.sum();
+        Eigen::RowVectorXd o = Eigen::RowVectorXd::Zero(d);
+        for (Eigen::Index j = 0; j < s.size(); ++j) o += s[j] * v.row(j).segment(g * d, d).cast<double>();
+        worst = std::max(worst, (out.row(i).segment(h * d, d).cast<double>() - o).cwiseAbs().maxCoeff());
+      }
+    }
+    CHECK(worst < 1e-5);
+  }
+}
+
+TEST_CASE("rmsnorm, rotary, swiglu and softmax follow their formulas") {
+  const CpuBackend<float> cpu(2);
+  const RowMatrix<float> x = random(300, 64, 7);
+  const RowMatrix<float> g = random(1, 64, 8);
+  RowMatrix<float> y;
+  cpu.rms_norm(x, g, 1e-6, y);
+  const double rms = std::sqrt(x.row(5).cast<double>().squaredNorm() / 64.0 + 1e-6);
+  CHECK(std::abs(y(5, 9) - x(5, 9) / rms * g(0, 9)) < 1e-5);
+
+  RowMatrix<float> r = x;
+  const RowMatrix<float> table = cpu.rotary_table(1000, 300, 16, 10000.0);
+  cpu.rotary(r, 4, 16, table);
+  const double angle = 1003.0f * (1.0f / std::pow(10000.0f, 4.0f / 16.0f));  // position 1003, pair (2, 10)
+  CHECK(std::abs(r(3, 16 + 2) - (x(3, 16 + 2) * std::cos(angle) - x(3, 16 + 10) * std::sin(angle))) < 1e-5);
+  CHECK(std::abs(r(3, 16 + 10) - (x(3, 16 + 10) * std::cos(angle) + x(3, 16 + 2) * std::sin(angle))) < 1e-5);
+  CHECK(std::abs(r.row(3).norm() - x.row(3).norm()) < 1e-4);  // a rotation keeps the norm
+
+  RowMatrix<float> gate = x;
+  cpu.swiglu(gate, y);
+  CHECK(std::abs(gate(7, 3) - x(7, 3) / (1 + std::exp(-x(7, 3))) * y(7, 3)) < 1e-5);
+
+  RowMatrix<float> s(1, 3);
+  s << 1000.0f, 1001.0f, 999.0f;  // would overflow without the max shift
+  cpu.softmax_rows(s);
+  CHECK(std::abs(s(0, 1) - 1.0 / (1.0 + std::exp(-1.0) + std::exp(-2.0))) < 1e-6);
+  CHECK(std::abs(s.sum() - 1.0f) < 1e-6);
+}
