@@ -50,11 +50,21 @@ class SyntheticTask {
   /// The ground-truth head (endogenous mode: U's own noise only).
   const Head& ground_truth() const { return truth_; }
 
-  /// n positions, deterministic for `seed`.
+  /// n positions with h ~ N(0, I), deterministic for `seed`.
   Dataset<T> sample(std::size_t n, std::uint64_t seed) const {
     std::mt19937_64 rng(seed);
+    RowMatrix<T> h = gaussian(n, rng);
+    return label(std::move(h), rng());
+  }
+
+  /// Targets drawn by the ground truth for given hidden states (e.g. a mock backbone's).
+  Dataset<T> label(RowMatrix<T> hidden, std::uint64_t seed) const {
+    require(static_cast<std::size_t>(hidden.cols()) == config_.hidden, "SyntheticTask::label: hidden states have ",
+            hidden.cols(), " columns, expected H = ", config_.hidden);
+    std::mt19937_64 rng(seed);
     Dataset<T> data;
-    data.hidden = gaussian(n, rng);
+    data.hidden = std::move(hidden);
+    const std::size_t n = data.size();
     const auto u = draw_individuals(data.hidden, rng);
     const auto& p = truth_.action().params();
     const RowMatrix<T> scores = (u * p.class_weight.transpose()).rowwise() + p.class_bias.transpose();
