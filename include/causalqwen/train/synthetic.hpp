@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <numbers>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace causalqwen::train {
@@ -49,6 +50,14 @@ class SyntheticTask {
   const SyntheticConfig<T>& config() const { return config_; }
   /// The ground-truth head (endogenous mode: U's own noise only).
   const Head& ground_truth() const { return truth_; }
+
+  /// The same task (action, <NUM> calibration, hidden-state law) with another ground-truth
+  /// abduction: a domain whose individuals are abducted differently from the same hidden states.
+  SyntheticTask with_abduction(head::AbductionParams<T> abduction) const {
+    SyntheticTask out = *this;
+    out.truth_.abduction().set_params(std::move(abduction));
+    return out;
+  }
 
   /// n positions, deterministic for `seed`.
   Dataset<T> sample(std::size_t n, std::uint64_t seed) const {
