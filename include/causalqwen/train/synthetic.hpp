@@ -62,19 +62,17 @@ class SyntheticTask {
   /// n positions, deterministic for `seed`.
   Dataset<T> sample(std::size_t n, std::uint64_t seed) const {
     std::mt19937_64 rng(seed);
-    Dataset<T> data;
-    data.hidden = gaussian(n, rng);
-    const auto u = draw_individuals(data.hidden, rng);
-    const auto& p = truth_.action().params();
-    const RowMatrix<T> scores = (u * p.class_weight.transpose()).rowwise() + p.class_bias.transpose();
-    data.targets.classes.resize(n);
-    data.targets.values = (u * p.value_weight).array() + p.value_bias(0);
-    for (std::size_t i = 0; i < n; ++i) {
-      Eigen::Index best = 0;
-      scores.row(static_cast<Eigen::Index>(i)).maxCoeff(&best);
-      data.targets.classes[i] = static_cast<std::int32_t>(best);
-    }
-    return data;
+    RowMatrix<T> hidden = gaussian(n, rng);
+    return draw_targets(std::move(hidden), rng);
+  }
+
+  /// Targets drawn by the ground truth for given hidden states (e.g. a domain's own feature
+  /// distribution), deterministic for `seed`.
+  Dataset<T> label(RowMatrix<T> hidden, std::uint64_t seed) const {
+    require(static_cast<std::size_t>(hidden.cols()) == config_.hidden, "SyntheticTask::label: hidden states have ",
+            hidden.cols(), " features, the task has H = ", config_.hidden);
+    std::mt19937_64 rng(seed);
+    return draw_targets(std::move(hidden), rng);
   }
 
  private:
@@ -90,6 +88,23 @@ class SyntheticTask {
     Head truth = Head::random(c.hidden, c.latent, c.classes, rng, init, {head::InferenceMode::endogenous, T(0)});
     truth.update_params([](head::HeadParams<T>& p) { p.action.value_bias(0) = T(1); });
     return truth;
+  }
+
+  Dataset<T> draw_targets(RowMatrix<T> hidden, std::mt19937_64& rng) const {
+    const std::size_t n = static_cast<std::size_t>(hidden.rows());
+    Dataset<T> data;
+    data.hidden = std::move(hidden);
+    const auto u = draw_individuals(data.hidden, rng);
+    const auto& p = truth_.action().params();
+    const RowMatrix<T> scores = (u * p.class_weight.transpose()).rowwise() + p.class_bias.transpose();
+    data.targets.classes.resize(n);
+    data.targets.values = (u * p.value_weight).array() + p.value_bias(0);
+    for (std::size_t i = 0; i < n; ++i) {
+      Eigen::Index best = 0;
+      scores.row(static_cast<Eigen::Index>(i)).maxCoeff(&best);
+      data.targets.classes[i] = static_cast<std::int32_t>(best);
+    }
+    return data;
   }
 
   RowMatrix<T> gaussian(std::size_t n, std::mt19937_64& rng) const {
