@@ -20,6 +20,13 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/domain/adaptation.hpp>
+#include <causalqwen/domain/features.hpp>
+#include <causalqwen/domain/fusion.hpp>
+#include <causalqwen/domain/fusion_report.hpp>
+#include <causalqwen/domain/kl_anchor.hpp>
+#include <causalqwen/domain/knowledge_delta.hpp>
+#include <causalqwen/domain/parameterization.hpp>
 #include <causalqwen/head/abduction.hpp>
 #include <causalqwen/head/action.hpp>
 #include <causalqwen/head/causal_head.hpp>

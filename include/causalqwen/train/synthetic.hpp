@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <numbers>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace causalqwen::train {
@@ -50,32 +51,28 @@ class SyntheticTask {
   /// The ground-truth head (endogenous mode: U's own noise only).
   const Head& ground_truth() const { return truth_; }
 
-  /// n positions with h ~ N(0, I), deterministic for `seed`.
-  Dataset<T> sample(std::size_t n, std::uint64_t seed) const {
-    std::mt19937_64 rng(seed);
-    RowMatrix<T> h = gaussian(n, rng);
-    return label(std::move(h), rng());
+  /// The same task (action, <NUM> calibration, hidden-state law) with another ground-truth
+  /// abduction: a domain whose individuals are abducted differently from the same hidden states.
+  SyntheticTask with_abduction(head::AbductionParams<T> abduction) const {
+    SyntheticTask out = *this;
+    out.truth_.abduction().set_params(std::move(abduction));
+    return out;
   }
 
-  /// Targets drawn by the ground truth for given hidden states (e.g. a mock backbone's).
+  /// n positions, deterministic for `seed`.
+  Dataset<T> sample(std::size_t n, std::uint64_t seed) const {
+    std::mt19937_64 rng(seed);
+    RowMatrix<T> hidden = gaussian(n, rng);
+    return draw_targets(std::move(hidden), rng);
+  }
+
+  /// Targets drawn by the ground truth for given hidden states (e.g. a domain's own feature
+  /// distribution), deterministic for `seed`.
   Dataset<T> label(RowMatrix<T> hidden, std::uint64_t seed) const {
     require(static_cast<std::size_t>(hidden.cols()) == config_.hidden, "SyntheticTask::label: hidden states have ",
-            hidden.cols(), " columns, expected H = ", config_.hidden);
+            hidden.cols(), " features, the task has H = ", config_.hidden);
     std::mt19937_64 rng(seed);
-    Dataset<T> data;
-    data.hidden = std::move(hidden);
-    const std::size_t n = data.size();
-    const auto u = draw_individuals(data.hidden, rng);
-    const auto& p = truth_.action().params();
-    const RowMatrix<T> scores = (u * p.class_weight.transpose()).rowwise() + p.class_bias.transpose();
-    data.targets.classes.resize(n);
-    data.targets.values = (u * p.value_weight).array() + p.value_bias(0);
-    for (std::size_t i = 0; i < n; ++i) {
-      Eigen::Index best = 0;
-      scores.row(static_cast<Eigen::Index>(i)).maxCoeff(&best);
-      data.targets.classes[i] = static_cast<std::int32_t>(best);
-    }
-    return data;
+    return draw_targets(std::move(hidden), rng);
   }
 
  private:
@@ -91,6 +88,23 @@ class SyntheticTask {
     Head truth = Head::random(c.hidden, c.latent, c.classes, rng, init, {head::InferenceMode::endogenous, T(0)});
     truth.update_params([](head::HeadParams<T>& p) { p.action.value_bias(0) = T(1); });
     return truth;
+  }
+
+  Dataset<T> draw_targets(RowMatrix<T> hidden, std::mt19937_64& rng) const {
+    const std::size_t n = static_cast<std::size_t>(hidden.rows());
+    Dataset<T> data;
+    data.hidden = std::move(hidden);
+    const auto u = draw_individuals(data.hidden, rng);
+    const auto& p = truth_.action().params();
+    const RowMatrix<T> scores = (u * p.class_weight.transpose()).rowwise() + p.class_bias.transpose();
+    data.targets.classes.resize(n);
+    data.targets.values = (u * p.value_weight).array() + p.value_bias(0);
+    for (std::size_t i = 0; i < n; ++i) {
+      Eigen::Index best = 0;
+      scores.row(static_cast<Eigen::Index>(i)).maxCoeff(&best);
+      data.targets.classes[i] = static_cast<std::int32_t>(best);
+    }
+    return data;
   }
 
   RowMatrix<T> gaussian(std::size_t n, std::mt19937_64& rng) const {
