@@ -50,6 +50,7 @@
 #include <causalqwen/model/bpe_vocabulary.hpp>
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/decoder_backbone.hpp>
+#include <causalqwen/model/generation.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/value_encoding.hpp>
 #include <causalqwen/tokenizer/added_tokens.hpp>
