@@ -12,11 +12,14 @@
 
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
 #include <causalqwen/head/inference.hpp>
 #include <causalqwen/head/ovr.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace causalqwen::model {
@@ -52,6 +56,20 @@ struct Decision {
   double value = std::numeric_limits<double>::quiet_NaN();  ///< the regression value (every class)
 };
 
+namespace detail {
+/// The value as the head computed it, in T, read back as the double nearest its shortest decimal
+/// spelling: a float value 26.01714f is written "26.01714", not "26.017139434814453", and the
+/// value fed back is exactly the one written.
+template <Real T>
+double written_value(T value) {
+  std::array<char, 64> buffer{};
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  double out = 0;
+  if (ec != std::errc() || std::from_chars(buffer.data(), end, out).ec != std::errc()) return double(value);
+  return out;
+}
+}  // namespace detail
+
 /// The decision for the last row of `hidden`; `rng` is used only when sampling.
 template <class LM>
 Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hidden, bool sample, std::mt19937_64& rng) {
@@ -70,11 +88,11 @@ Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hi
     const auto drawn = head.action().forward(head::perturb(abduction.latent(), head.b_noise(), individual, &rng).latent);
     const auto pred = head.decide(drawn, head::InferenceMode::causal_sample);
     d.token = pred.classes[0];
-    d.value = double(drawn.value_loc(0));
+    d.value = detail::written_value(drawn.value_loc(0));
   } else {
     const auto pred = head.decide(out, head::InferenceMode::standard);
     d.token = pred.classes[0];
-    d.value = double(out.value_loc(0));
+    d.value = detail::written_value(out.value_loc(0));
   }
   d.probability = double(p(0, d.token));
   return d;
