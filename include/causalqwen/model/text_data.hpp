@@ -6,8 +6,10 @@
 // The backbone is frozen: the hidden states of every line are computed once and kept as a
 // train::Dataset, so training the head never runs the backbone again.
 
+#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
+#include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/train/dataset.hpp>
 
 #include <cmath>
