@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCAUSALQWEN_BUILD_TESTS=OFF -DCAUSALQWEN_BUILD_BENCHMARKS=OFF
-cmake --build build -j"$(nproc)" --target cauchy_tour
-./build/examples/cauchy_tour
+cmake --build build -j"$(nproc)" --target causal_demo
+./build/examples/causal_demo

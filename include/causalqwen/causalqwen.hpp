@@ -54,6 +54,14 @@
 #include <causalqwen/kernels/softmax.hpp>
 #include <causalqwen/kernels/swiglu.hpp>
 #include <causalqwen/kernels/weight.hpp>
+#include <causalqwen/model/bpe_vocabulary.hpp>
+#include <causalqwen/model/causal_lm.hpp>
+#include <causalqwen/model/decoder_backbone.hpp>
+#include <causalqwen/model/generation.hpp>
+#include <causalqwen/model/head_training.hpp>
+#include <causalqwen/model/random_qwen2.hpp>
+#include <causalqwen/model/text_data.hpp>
+#include <causalqwen/model/value_encoding.hpp>
 #include <causalqwen/tokenizer/added_tokens.hpp>
 #include <causalqwen/tokenizer/bpe.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>

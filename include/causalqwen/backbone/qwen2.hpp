@@ -148,6 +148,11 @@ class Qwen2 {
     require(token >= 0 && token < vocab_size(), "token id ", token, " is outside the vocabulary [0, ", vocab_size(), ")");
     return backend_.weight_row(embed_tokens_, token);
   }
+  /// One row of the output projection (lm_head, or the embedding when tied).
+  RowVector<T> output_row(TokenId token) const {
+    require(token >= 0 && token < vocab_size(), "token id ", token, " is outside the vocabulary [0, ", vocab_size(), ")");
+    return backend_.weight_row(output_weight(), token);
+  }
 
   /// Adds a token to a model with tied embeddings: the row serves as input embedding and output
   /// projection. Returns the new token's id. bfloat16 weights round the row to bfloat16.

@@ -155,11 +155,13 @@ class CausalHead {
     return decide(forward(h, rng).action);
   }
 
-  Prediction<T> decide(const ActionOutput<T>& out) const {
+  Prediction<T> decide(const ActionOutput<T>& out) const { return decide(out, settings_.mode); }
+  /// Decisions of an action output computed in `mode`.
+  Prediction<T> decide(const ActionOutput<T>& out, InferenceMode mode) const {
     const auto& c = action_.params().threshold;
     const RowMatrix<T> p = ovr_probabilities(out.class_loc, out.class_scale, c);
     Prediction<T> pred;
-    if (has_point_scale(settings_.mode)) {
+    if (has_point_scale(mode)) {
       const RowMatrix<T> margin = out.class_loc.rowwise() - c.transpose();
       const auto d = ovr_decide(margin);
       pred.classes = d.classes;

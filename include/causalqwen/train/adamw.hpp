@@ -69,6 +69,25 @@ class AdamW {
   }
   std::size_t steps() const { return steps_; }
 
+  /// The moments and the step count: what resuming a run needs besides the parameters.
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  struct State {
+    std::size_t steps = 0;
+    std::vector<Array> first, second;  ///< per block, in block order; empty before the first step
+  };
+  State state() const { return {steps_, first_, second_}; }
+  void restore(State state) {
+    require(state.first.size() == state.second.size(), "AdamW: state has ", state.first.size(), " first and ",
+            state.second.size(), " second moments");
+    for (std::size_t i = 0; i < state.first.size(); ++i)
+      require(state.first[i].size() == state.second[i].size() && state.first[i].allFinite() &&
+                  state.second[i].allFinite() && (state.second[i] >= 0).all(),
+              "AdamW: moments of block ", i, " are inconsistent or not finite");
+    steps_ = state.steps;
+    first_ = std::move(state.first);
+    second_ = std::move(state.second);
+  }
+
   /// One update of `params` from `grads` (same struct type and shapes). A non-finite gradient
   /// is an error and leaves the parameters untouched.
   StepInfo<T> step(P& params, const P& grads) {
@@ -108,7 +127,6 @@ class AdamW {
   }
 
  private:
-  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
   AdamWOptions<T> options_;
   std::vector<std::string> frozen_;
   std::vector<Array> first_;

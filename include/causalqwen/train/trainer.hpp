@@ -48,6 +48,7 @@ struct TrainingRecord {
   double accuracy = 0;       ///< of the batch, before the update
   double gradient_norm = 0;  ///< before clipping
   double seconds = 0;        ///< since the start
+  std::size_t positions = 0; ///< non-ignored positions of the batch
 };
 
 struct TrainingReport {
@@ -80,6 +81,36 @@ inline void draw_progress(std::size_t step, std::size_t total, const TrainingRec
 }
 }  // namespace detail
 
+/// One optimiser step on `batch` in the head's noise mode; fills the loss, accuracy (of the batch,
+/// before the update), gradient-norm and position fields of the record.
+template <class Head, class Rng>
+TrainingRecord train_step(Head& head, AdamW<head::HeadParams<typename Head::scalar_type>>& optimizer,
+                          const Dataset<typename Head::scalar_type>& batch,
+                          const head::LossOptions<typename Head::scalar_type>& loss_options, Rng& rng) {
+  using T = typename Head::scalar_type;
+  const auto forward = head.forward(batch.hidden, &rng);
+  const auto loss = head::causal_loss(forward.action, head.action().params().threshold, batch.targets, loss_options);
+  const auto grad = head.backward(batch.hidden, forward, loss.gradient);
+  StepInfo<T> info{};
+  head.update_params([&](head::HeadParams<T>& p) { info = optimizer.step(p, grad.params); });
+
+  const auto decisions = head.decide(forward.action);
+  std::size_t correct = 0, counted = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch.targets.ignored(i)) continue;
+    ++counted;
+    correct += decisions.classes[i] == batch.targets.classes[i] ? 1 : 0;
+  }
+  TrainingRecord r;
+  r.loss = double(loss.value.total);
+  r.classification = double(loss.value.classification);
+  r.regression = double(loss.value.regression);
+  r.accuracy = counted ? double(correct) / double(counted) : 0.0;
+  r.gradient_norm = double(info.gradient_norm);
+  r.positions = counted;
+  return r;
+}
+
 /// Trains `head` on `data` in the head's noise mode. Returns the per-step log.
 template <class Head>
 TrainingReport fit(Head& head, const Dataset<typename Head::scalar_type>& data,
@@ -109,29 +140,11 @@ TrainingReport fit(Head& head, const Dataset<typename Head::scalar_type>& data,
       const std::size_t end = std::min(data.size(), begin + options.batch_size);
       const Dataset<T> batch = data.select(std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(begin),
                                                                     order.begin() + static_cast<std::ptrdiff_t>(end)));
-      const auto forward = head.forward(batch.hidden, &rng);
-      const auto loss = head::causal_loss(forward.action, head.action().params().threshold, batch.targets, options.loss);
-      const auto grad = head.backward(batch.hidden, forward, loss.gradient);
-      StepInfo<T> info{};
-      head.update_params([&](head::HeadParams<T>& p) { info = optimizer.step(p, grad.params); });
-
-      const auto decisions = head.decide(forward.action);
-      std::size_t correct = 0, counted = 0;
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (batch.targets.ignored(i)) continue;
-        ++counted;
-        correct += decisions.classes[i] == batch.targets.classes[i] ? 1 : 0;
-      }
-      report.samples += counted;
+      TrainingRecord r = train_step(head, optimizer, batch, options.loss, rng);
+      report.samples += r.positions;
       ++report.steps;
-      TrainingRecord r;
       r.step = report.steps;
       r.epoch = epoch;
-      r.loss = double(loss.value.total);
-      r.classification = double(loss.value.classification);
-      r.regression = double(loss.value.regression);
-      r.accuracy = counted ? double(correct) / double(counted) : 0.0;
-      r.gradient_norm = double(info.gradient_norm);
       r.seconds = elapsed();
       report.log.push_back(r);
       if (options.progress && (report.steps % 10 == 0 || report.steps == total))

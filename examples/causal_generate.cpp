@@ -1,0 +1,61 @@
+// Generates with the causal language model on a Qwen2 / Qwen2.5 checkpoint directory: each step
+// decides a token or a <NUM> with its value, printed with the probability P_k of the decision.
+//
+//   causal_generate --model DIR --prompt "..." [--tokenizer FILE] [--max-tokens N]
+//                   [--sample --seed S] [--head FILE] [--threads N]
+
+#include <causalqwen/causalqwen.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+using namespace causalqwen;
+using Model = model::CausalLM<Qwen2<>>;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Causal generation on a Qwen2 checkpoint: tokens and numbers with their probabilities"};
+  std::filesystem::path directory, tokenizer_file, head_file;
+  std::string prompt;
+  std::size_t max_tokens = 32;
+  bool sample = false;
+  std::uint64_t seed = 0;
+  int threads = 1;
+  app.add_option("--model", directory, "Hugging Face checkpoint directory (config.json, *.safetensors)")->required();
+  app.add_option("--prompt", prompt, "text to continue")->required();
+  app.add_option("--tokenizer", tokenizer_file, "tokenizer.json (default: the one in the model directory)");
+  app.add_option("--max-tokens", max_tokens, "new tokens at most")->check(CLI::Range(1, 100000));
+  app.add_flag("--sample", sample, "sample an individual U per step instead of the argmax of P_k");
+  app.add_option("--seed", seed, "seed of the sampling");
+  app.add_option("--head", head_file, "a trained causal head (head checkpoint); default: initialised from the lm_head");
+  app.add_option("--threads", threads, "CPU threads of the backbone")->check(CLI::Range(1, 1024));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (tokenizer_file.empty()) tokenizer_file = directory / "tokenizer.json";
+    Model lm = Model::from_base(Tokenizer::from_file(tokenizer_file),
+                                Qwen2<>(directory, CpuBackend<float>(threads)));
+    if (!head_file.empty()) {
+      const head::HeadShape shape{lm.head().hidden_size(), lm.head().latent_size(), lm.classes() - 1};
+      lm.set_head(head::load_head<float>(head_file, shape));
+    }
+    const auto g = model::generate(lm, prompt, {.max_tokens = max_tokens, .sample = sample, .seed = seed});
+    for (std::size_t i = 0; i < g.tokens.size(); ++i) {
+      const bool num = g.tokens[i] == lm.num_token();
+      const std::string piece = num ? format_number(g.values[i])
+                                    : lm.tokenizer().is_special(g.tokens[i])
+                                          ? lm.tokenizer().token(g.tokens[i])
+                                          : lm.tokenizer().decode(std::span(&g.tokens[i], 1));
+      std::printf("%4zu  %-7s %8d  P=%.4f  %s\n", i, num ? "<NUM>" : "token", g.tokens[i], g.probabilities[i],
+                  piece.c_str());
+    }
+    std::printf("%s%s\n", prompt.c_str(), g.text.c_str());
+  } catch (const std::exception& e) {
+    std::cerr << "causal_generate: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

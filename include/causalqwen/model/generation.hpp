@@ -1,0 +1,140 @@
+#pragma once
+// Generation with a causal language model. At each step the head turns the last hidden state into
+// one-vs-rest probabilities P_k (standard mode: U's own scale plus the exogenous noise); the next
+// token is
+//   deterministic: argmax_k P_k;
+//   sampling:      one individual u ~ Cauchy(loc_U, scale_U) is drawn (causal-sample mode, from a
+//                  generator seeded by the options) and the decision is argmax_k (A_k u + B_k - C_k),
+//                  the value W u + b; the reported probability is still P_k of the chosen class.
+// When the decision is <NUM>, the value (loc_Y, or the individual's value when sampling) is written
+// into the text with format_number and fed back in with <NUM> through the value encoding. The
+// backbone runs incrementally on its KV cache: one position per step after the prompt.
+
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/head/inference.hpp>
+#include <causalqwen/head/ovr.hpp>
+#include <causalqwen/tokenizer/numbers.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace causalqwen::model {
+
+struct GenerationOptions {
+  std::size_t max_tokens = 32;       ///< new tokens at most (the stop token included)
+  bool sample = false;               ///< draw U instead of taking the argmax of P_k
+  std::uint64_t seed = 0;            ///< for sampling
+  std::vector<TokenId> stop_tokens = {};  ///< empty: <|endoftext|> and <|im_end|> where the tokenizer has them
+};
+
+struct Generation {
+  std::vector<TokenId> tokens;        ///< the new tokens (<NUM> = the model's num_token())
+  std::vector<double> values;         ///< the value of each <NUM>, NaN elsewhere
+  std::vector<double> probabilities;  ///< P_k of each chosen decision
+  std::string text;                   ///< the new text, numbers written out, stop token left out
+  bool stopped = false;               ///< ended on a stop token (not the length limit)
+};
+
+/// One decision of the head for one hidden state.
+struct Decision {
+  TokenId token = 0;
+  double probability = 0;
+  double value = std::numeric_limits<double>::quiet_NaN();  ///< the regression value (every class)
+};
+
+namespace detail {
+/// The value as the head computed it, in T, read back as the double nearest its shortest decimal
+/// spelling: a float value 26.01714f is written "26.01714", not "26.017139434814453", and the
+/// value fed back is exactly the one written.
+template <Real T>
+double written_value(T value) {
+  std::array<char, 64> buffer{};
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  double out = 0;
+  if (ec != std::errc() || std::from_chars(buffer.data(), end, out).ec != std::errc()) return double(value);
+  return out;
+}
+}  // namespace detail
+
+/// The decision for the last row of `hidden`; `rng` is used only when sampling.
+template <class LM>
+Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hidden, bool sample, std::mt19937_64& rng) {
+  using T = typename LM::scalar_type;
+  require(hidden.rows() > 0, "decide_next: no hidden state");
+  const auto& head = lm.head();
+  const RowMatrix<T> last = hidden.bottomRows(1);
+  const auto abduction = head.abduction().forward(last);
+  const T temperature = head.noise_settings().temperature;
+  const head::NoiseSettings<T> standard{head::InferenceMode::standard, temperature};
+  const auto out = head.action().forward(head::perturb(abduction.latent(), head.b_noise(), standard).latent);
+  const RowMatrix<T> p = head::ovr_probabilities(out.class_loc, out.class_scale, head.action().params().threshold);
+  Decision d;
+  if (sample) {
+    const head::NoiseSettings<T> individual{head::InferenceMode::causal_sample, temperature};
+    const auto drawn = head.action().forward(head::perturb(abduction.latent(), head.b_noise(), individual, &rng).latent);
+    const auto pred = head.decide(drawn, head::InferenceMode::causal_sample);
+    d.token = pred.classes[0];
+    d.value = detail::written_value(drawn.value_loc(0));
+  } else {
+    const auto pred = head.decide(out, head::InferenceMode::standard);
+    d.token = pred.classes[0];
+    d.value = detail::written_value(out.value_loc(0));
+  }
+  d.probability = double(p(0, d.token));
+  return d;
+}
+
+/// Continues `prompt` (ids and values, as from lm.encode).
+template <class LM>
+Generation generate(const LM& lm, const NumberedText& prompt, const GenerationOptions& options = {}) {
+  require(!prompt.ids.empty(), "generate: the prompt is empty");
+  std::vector<TokenId> stops = options.stop_tokens;
+  if (stops.empty())
+    for (const char* name : {"<|endoftext|>", "<|im_end|>"})
+      if (const auto id = lm.tokenizer().token_id(name)) stops.push_back(*id);
+
+  Generation g;
+  std::mt19937_64 rng(options.seed);
+  auto cache = lm.make_cache();
+  auto hidden = lm.hidden_states(prompt.ids, prompt.values, cache);
+  while (g.tokens.size() < options.max_tokens) {
+    const Decision d = decide_next(lm, hidden, options.sample, rng);
+    const bool is_num = d.token == lm.num_token();
+    require(!is_num || std::isfinite(d.value), "generate: the head predicted <NUM> with the non-finite value ", d.value);
+    g.tokens.push_back(d.token);
+    g.values.push_back(is_num ? d.value : std::numeric_limits<double>::quiet_NaN());
+    g.probabilities.push_back(d.probability);
+    if (std::find(stops.begin(), stops.end(), d.token) != stops.end()) {
+      g.stopped = true;
+      break;
+    }
+    if (g.tokens.size() == options.max_tokens) break;
+    const TokenId token[1] = {d.token};
+    const double value[1] = {g.values.back()};
+    hidden = lm.hidden_states(token, value, cache);
+  }
+  const std::size_t shown = g.tokens.size() - (g.stopped ? 1 : 0);
+  g.text = lm.decode(std::span(g.tokens).first(shown), std::span(g.values).first(shown));
+  return g;
+}
+
+template <class LM>
+Generation generate(const LM& lm, std::string_view prompt, const GenerationOptions& options = {}) {
+  return generate(lm, lm.encode(prompt), options);
+}
+
+}  // namespace causalqwen::model
