@@ -38,27 +38,53 @@ inline __m512 load16(const std::uint16_t* p) {
 }
 #endif
 
+#if defined(__AVX512F__)
+/// Sum of the 16 lanes, through memory: GCC 12 warns that its own _mm512_reduce_add_ps and
+/// 256-bit extracts read an uninitialized register (bug 105593).
+inline float horizontal_sum(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float sum = 0;
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+#endif
+
 template <class W>
 inline float widen(W value) {
   if constexpr (std::is_same_v<W, std::uint16_t>) return io::bf16_to_float(value);
   else return value;
 }
 
-/// out[r] = dot(w[r], x) for the four rows w[0..3] of length n (float activations).
+/// out[r] = dot(w + r * in, x) for the four consecutive rows at w (float activations).
+/// `ahead` points at the rows the caller reads next: touching them now with software prefetches
+/// is what lets one core stream weights near memory bandwidth (with the hardware prefetchers
+/// alone the bf16 GEMV reached about two thirds of it, the float one about 90 %).
 template <class W>
-inline void dot4(const W* const w[4], const float* x, std::int64_t n, float out[4]) {
+inline void dot4(const W* w, const W* ahead, std::int64_t in, const float* x, float out[4]) {
   std::int64_t i = 0;
   float sum[4] = {0, 0, 0, 0};
 #if defined(__AVX512F__)
+  constexpr std::int64_t per_line = 64 / sizeof(W);  // weights per cache line
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (; i + 16 <= n; i += 16) {
-    const __m512 xv = _mm512_loadu_ps(x + i);
-    for (int r = 0; r < 4; ++r) acc[r] = _mm512_fmadd_ps(load16(w[r] + i), xv, acc[r]);
+  __m512 acc2[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (; i + 32 <= in; i += 32) {
+    const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+    for (int r = 0; r < 4; ++r) {
+      for (std::int64_t line = 0; line < 32; line += per_line)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + r * in + i + line), _MM_HINT_T0);
+      acc[r] = _mm512_fmadd_ps(load16(w + r * in + i), x0, acc[r]);
+      acc2[r] = _mm512_fmadd_ps(load16(w + r * in + i + 16), x1, acc2[r]);
+    }
   }
-  for (int r = 0; r < 4; ++r) sum[r] = _mm512_reduce_add_ps(acc[r]);
+  for (; i + 16 <= in; i += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + i);
+    for (int r = 0; r < 4; ++r) acc[r] = _mm512_fmadd_ps(load16(w + r * in + i), xv, acc[r]);
+  }
+  for (int r = 0; r < 4; ++r) sum[r] = horizontal_sum(_mm512_add_ps(acc[r], acc2[r]));
 #endif
-  for (; i < n; ++i)
-    for (int r = 0; r < 4; ++r) sum[r] += widen(w[r][i]) * x[i];
+  for (; i < in; ++i)
+    for (int r = 0; r < 4; ++r) sum[r] += widen(w[r * in + i]) * x[i];
   for (int r = 0; r < 4; ++r) out[r] = sum[r];
 }
 
@@ -75,8 +101,8 @@ void gemv_rows(const T* x, const W* weights, std::int64_t in, std::int64_t begin
   std::int64_t row = begin;
   if constexpr (std::is_same_v<T, float>) {
     for (; row + 4 <= end; row += 4) {
-      const W* rows[4] = {weights + row * in, weights + (row + 1) * in, weights + (row + 2) * in, weights + (row + 3) * in};
-      dot4(rows, x, in, out + row);
+      const std::int64_t next = row + 8 <= end ? row + 4 : row;  // never prefetch outside the matrix
+      dot4(weights + row * in, weights + next * in, in, x, out + row);
     }
   }
   for (; row < end; ++row) out[row] = dot(weights + row * in, x, in);
