@@ -47,6 +47,31 @@ TEST_CASE("matmul: GEMV and GEMM paths, dense and bfloat16, 1 and 2 threads, odd
   CHECK_THROWS_AS(kernels::matmul(random(2, 5, 3), dense, out, 1), causalqwen::error);
 }
 
+TEST_CASE("matmul with bfloat16 activations: the dot-product kernel on odd sizes, 1 and 2 threads") {
+  const RowMatrix<float> w = random(403, 261, 11);  // rows not a multiple of the 32-row panel, odd width
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(w.size()));
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = io::float_to_bf16(w.data()[i]);
+  const auto bf16 = kernels::Weight<float>::from_bf16(w.rows(), w.cols(), bits);
+  for (Eigen::Index rows : {4, 8, 37}) {  // whole 8-position blocks and a remainder
+    const RowMatrix<float> x = random(rows, 261, 12);
+    const RowMatrix<double> exact = x.cast<double>() * round_bf16(w).cast<double>().transpose();
+    const RowMatrix<double> rounded = round_bf16(x).cast<double>() * round_bf16(w).cast<double>().transpose();
+    for (int threads : {1, 2}) {
+      RowMatrix<float> out;
+      kernels::matmul(x, bf16, out, threads, kernels::MatmulPrecision::bf16_activations);
+      REQUIRE(out.rows() == rows);
+      REQUIRE(out.cols() == w.rows());
+      if constexpr (kernels::has_bf16_dot_kernel) {
+        // Products of bfloat16 numbers are exact in float: only the float sums differ.
+        CHECK((out.cast<double>() - rounded).cwiseAbs().maxCoeff() < 1e-3);
+        CHECK((out.cast<double>() - exact).cwiseAbs().maxCoeff() > 1e-3);  // the activations were rounded
+      } else {
+        CHECK((out.cast<double>() - exact).cwiseAbs().maxCoeff() < 1e-4);  // falls back to the exact path
+      }
+    }
+  }
+}
+
 TEST_CASE("weights stacked from several tensors keep every row in order and its format") {
   const RowMatrix<float> a = random(3, 5, 9), b = random(2, 5, 10);
   std::vector<std::uint16_t> a_bits(15), b_bits(10);

@@ -31,10 +31,14 @@ class CpuBackend {
   using Matrix = RowMatrix<T>;
   using Weight = kernels::Weight<T>;
 
-  explicit CpuBackend(int threads = 1) : threads_(threads) {
+  /// `precision` = bf16_activations trades exactness of prompt processing with bfloat16 weights
+  /// for speed (see kernels::MatmulPrecision); decoding streams weights and stays exact.
+  explicit CpuBackend(int threads = 1, kernels::MatmulPrecision precision = kernels::MatmulPrecision::exact)
+      : threads_(threads), precision_(precision) {
     require(threads >= 1, "CpuBackend: thread count must be at least 1, got ", threads);
   }
   int threads() const { return threads_; }
+  kernels::MatmulPrecision precision() const { return precision_; }
 
   Weight upload_weight(const io::TensorView& view, WeightFormat format, std::string_view source) const {
     return Weight::from_tensor(view, format, source);
@@ -71,7 +75,7 @@ class CpuBackend {
     }
     return out;
   }
-  void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_); }
+  void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_, precision_); }
   void columns(const Matrix& x, std::int64_t begin, std::int64_t count, Matrix& out) const {
     require(begin >= 0 && count >= 0 && begin + count <= x.cols(), "columns: [", begin, ", ", begin + count,
             ") of a matrix with ", x.cols(), " columns");
@@ -105,6 +109,7 @@ class CpuBackend {
 
  private:
   int threads_;
+  kernels::MatmulPrecision precision_;
 };
 
 static_assert(Backend<CpuBackend<float>>);
