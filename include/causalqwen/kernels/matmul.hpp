@@ -72,7 +72,7 @@ inline float widen(W value) {
 /// is what lets one core stream weights near memory bandwidth (with the hardware prefetchers
 /// alone the bf16 GEMV reached about two thirds of it, the float one about 90 %).
 template <class W>
-inline void dot4(const W* w, const W* ahead, std::int64_t in, const float* x, float out[4]) {
+inline void dot4(const W* w, [[maybe_unused]] const W* ahead, std::int64_t in, const float* x, float out[4]) {
   std::int64_t i = 0;
   float sum[4] = {0, 0, 0, 0};
 #if defined(__AVX512F__)
