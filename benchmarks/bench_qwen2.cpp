@@ -1,6 +1,7 @@
 // Qwen2 backbone throughput at the exact Qwen2.5-0.5B shape (random weights made in memory):
 // prompt processing of 128 and 512 tokens and decoding 64 tokens after a 128-token prompt, with
-// float32 and bfloat16 weights on 1 and 2 threads. Baselines measured in the same binary: a plain
+// float32 and bfloat16 weights on 1 and 2 threads, and bfloat16 weights with activations rounded to
+// bfloat16 in prompt GEMMs (MatmulPrecision::bf16_activations, label "bf16xbf16"). Baselines measured in the same binary: a plain
 // Eigen GEMM of one layer's MLP shape (arithmetic bound) and a streaming read of the bf16 weights
 // (bandwidth bound), so figures on a noisy shared machine can be compared as ratios.
 //
@@ -81,17 +82,22 @@ io::TensorStore random_weights(const Qwen2Config& c, io::DType dtype) {
   return store;
 }
 
-/// One model per weight dtype, built on first use (the thread count is set per benchmark).
-Qwen2<>& model(bool bf16, int threads) {
-  static std::map<std::pair<bool, int>, std::unique_ptr<Qwen2<>>> models;
-  auto& slot = models[{bf16, threads}];
+/// Weight kinds of the benchmarks' first argument: 0 float32, 1 bfloat16, 2 bfloat16 with
+/// bfloat16 activations in GEMMs.
+const char* kind_label(std::int64_t kind) { return kind == 0 ? "f32" : kind == 1 ? "bf16" : "bf16xbf16"; }
+
+/// One model per weight kind and thread count, built on first use.
+Qwen2<>& model(std::int64_t kind, int threads) {
+  static std::map<std::pair<std::int64_t, int>, std::unique_ptr<Qwen2<>>> models;
+  auto& slot = models[{kind, threads}];
   if (!slot) {
     models.clear();  // keep one model in memory at a time
     const Qwen2Config c = qwen25_05b();
-    const io::TensorStore store = random_weights(c, bf16 ? io::DType::BF16 : io::DType::F32);
-    auto built = std::make_unique<Qwen2<>>(c, store, CpuBackend<float>(threads), WeightFormat::as_stored, "random");
-    models[{bf16, threads}] = std::move(built);
-    return *models[{bf16, threads}];
+    const io::TensorStore store = random_weights(c, kind == 0 ? io::DType::F32 : io::DType::BF16);
+    const auto precision = kind == 2 ? kernels::MatmulPrecision::bf16_activations : kernels::MatmulPrecision::exact;
+    auto built = std::make_unique<Qwen2<>>(c, store, CpuBackend<float>(threads, precision), WeightFormat::as_stored, "random");
+    models[{kind, threads}] = std::move(built);
+    return *models[{kind, threads}];
   }
   return *slot;
 }
@@ -102,9 +108,9 @@ std::vector<TokenId> tokens(std::size_t n) {
   return out;
 }
 
-// Args: {bf16 (0/1), prompt tokens, threads}
+// Args: {weight kind (0/1/2), prompt tokens, threads}
 void BM_prompt(benchmark::State& state) {
-  const Qwen2<>& m = model(state.range(0) != 0, static_cast<int>(state.range(2)));
+  const Qwen2<>& m = model(state.range(0), static_cast<int>(state.range(2)));
   const std::vector<TokenId> prompt = tokens(static_cast<std::size_t>(state.range(1)));
   for (auto _ : state) {
     auto cache = m.make_cache();
@@ -112,12 +118,12 @@ void BM_prompt(benchmark::State& state) {
     benchmark::DoNotOptimize(m.logits(RowMatrix<float>(h.bottomRows(1))).data());  // next-token logits
   }
   state.SetItemsProcessed(state.iterations() * state.range(1));
-  state.SetLabel(state.range(0) ? "bf16" : "f32");
+  state.SetLabel(kind_label(state.range(0)));
 }
 
-// Args: {bf16 (0/1), threads}: 64 tokens one by one (with logits) after a 128-token prompt.
+// Args: {weight kind (0/1), threads}: 64 tokens one by one (with logits) after a 128-token prompt.
 void BM_decode(benchmark::State& state) {
-  const Qwen2<>& m = model(state.range(0) != 0, static_cast<int>(state.range(1)));
+  const Qwen2<>& m = model(state.range(0), static_cast<int>(state.range(1)));
   const std::vector<TokenId> prompt = tokens(128);
   for (auto _ : state) {
     state.PauseTiming();
@@ -133,7 +139,7 @@ void BM_decode(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations() * 64);
-  state.SetLabel(state.range(0) ? "bf16" : "f32");
+  state.SetLabel(kind_label(state.range(0)));
 }
 
 // Baseline: plain Eigen GEMM [128 x 896] x [896 x 4864] (the gate projection of a 128-token prompt).
@@ -150,7 +156,7 @@ void BM_baseline_eigen_gemm(benchmark::State& state) {
                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-// Baseline: our matmul on the same shape, f32 and bf16 weights, 1 thread.
+// Baseline: our matmul on the same shape, weight kinds 0/1/2, 1 and 2 threads.
 void BM_matmul_gemm(benchmark::State& state) {
   const RowMatrix<float> x = RowMatrix<float>::Random(128, 896), w = RowMatrix<float>::Random(4864, 896);
   const auto weight = state.range(0) ? [&] {
@@ -160,12 +166,13 @@ void BM_matmul_gemm(benchmark::State& state) {
   }() : kernels::Weight<float>::from_dense(w);
   RowMatrix<float> out;
   for (auto _ : state) {
-    kernels::matmul(x, weight, out, static_cast<int>(state.range(1)));
+    kernels::matmul(x, weight, out, static_cast<int>(state.range(1)),
+                    state.range(0) == 2 ? kernels::MatmulPrecision::bf16_activations : kernels::MatmulPrecision::exact);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["GFLOPS"] = benchmark::Counter(2.0 * 128 * 896 * 4864 * static_cast<double>(state.iterations()),
                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  state.SetLabel(state.range(0) ? "bf16" : "f32");
+  state.SetLabel(kind_label(state.range(0)));
 }
 
 // Baseline: reading 1 GB (the bf16 model's weights) once, the bound of bf16 decoding.
@@ -188,11 +195,12 @@ void BM_baseline_read_bandwidth(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_baseline_eigen_gemm)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_matmul_gemm)->Args({0, 1})->Args({1, 1})->Args({0, 2})->Args({1, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_matmul_gemm)->ArgsProduct({{0, 1, 2}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_baseline_read_bandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_prompt)
     ->ArgsProduct({{0}, {128, 512}, {1, 2}})
     ->ArgsProduct({{1}, {128, 512}, {1, 2}})
+    ->ArgsProduct({{2}, {128, 512}, {1, 2}})
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -47,6 +47,7 @@
 #include <causalqwen/io/tensor.hpp>
 #include <causalqwen/io/tensor_store.hpp>
 #include <causalqwen/kernels/attention.hpp>
+#include <causalqwen/kernels/bf16_gemm.hpp>
 #include <causalqwen/kernels/matmul.hpp>
 #include <causalqwen/kernels/parallel.hpp>
 #include <causalqwen/kernels/rmsnorm.hpp>

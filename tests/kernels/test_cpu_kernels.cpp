@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <random>
+#include <span>
+#include <vector>
 
 using namespace causalqwen;
 
@@ -43,6 +45,60 @@ TEST_CASE("matmul: GEMV and GEMM paths, dense and bfloat16, 1 and 2 threads, odd
   }
   RowMatrix<float> out;
   CHECK_THROWS_AS(kernels::matmul(random(2, 5, 3), dense, out, 1), causalqwen::error);
+}
+
+TEST_CASE("matmul with bfloat16 activations: the dot-product kernel on odd sizes, 1 and 2 threads") {
+  const RowMatrix<float> w = random(403, 261, 11);  // rows not a multiple of the 32-row panel, odd width
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(w.size()));
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = io::float_to_bf16(w.data()[i]);
+  const auto bf16 = kernels::Weight<float>::from_bf16(w.rows(), w.cols(), bits);
+  for (Eigen::Index rows : {4, 8, 37}) {  // whole 8-position blocks and a remainder
+    const RowMatrix<float> x = random(rows, 261, 12);
+    const RowMatrix<double> exact = x.cast<double>() * round_bf16(w).cast<double>().transpose();
+    const RowMatrix<double> rounded = round_bf16(x).cast<double>() * round_bf16(w).cast<double>().transpose();
+    for (int threads : {1, 2}) {
+      RowMatrix<float> out;
+      kernels::matmul(x, bf16, out, threads, kernels::MatmulPrecision::bf16_activations);
+      REQUIRE(out.rows() == rows);
+      REQUIRE(out.cols() == w.rows());
+      if constexpr (kernels::has_bf16_dot_kernel) {
+        // Products of bfloat16 numbers are exact in float: only the float sums differ.
+        CHECK((out.cast<double>() - rounded).cwiseAbs().maxCoeff() < 1e-3);
+        CHECK((out.cast<double>() - exact).cwiseAbs().maxCoeff() > 1e-3);  // the activations were rounded
+      } else {
+        CHECK((out.cast<double>() - exact).cwiseAbs().maxCoeff() < 1e-4);  // falls back to the exact path
+      }
+    }
+  }
+}
+
+TEST_CASE("weights stacked from several tensors keep every row in order and its format") {
+  const RowMatrix<float> a = random(3, 5, 9), b = random(2, 5, 10);
+  std::vector<std::uint16_t> a_bits(15), b_bits(10);
+  for (std::size_t i = 0; i < 15; ++i) a_bits[i] = io::float_to_bf16(a.data()[i]);
+  for (std::size_t i = 0; i < 10; ++i) b_bits[i] = io::float_to_bf16(b.data()[i]);
+  const io::TensorView va{"a", io::DType::BF16, {3, 5}, std::as_bytes(std::span(a_bits))};
+  const io::TensorView vb{"b", io::DType::BF16, {2, 5}, std::as_bytes(std::span(b_bits))};
+  const io::TensorView vf{"f", io::DType::F32, {2, 5}, std::as_bytes(std::span(b.data(), 10))};
+  const io::TensorView narrow{"n", io::DType::F32, {1, 4}, std::as_bytes(std::span(b.data(), 4))};
+
+  const io::TensorView* both[] = {&va, &vb};
+  const auto stacked = kernels::Weight<float>::from_tensors(both, WeightFormat::as_stored, "test");
+  CHECK(stacked.is_bf16());
+  REQUIRE(stacked.rows() == 5);
+  CHECK(stacked.row(1) == round_bf16(a).row(1));
+  CHECK(stacked.row(4) == round_bf16(b).row(1));
+
+  const io::TensorView* mixed[] = {&va, &vf};  // not all bfloat16: kept dense, float part exact
+  const auto dense = kernels::Weight<float>::from_tensors(mixed, WeightFormat::as_stored, "test");
+  CHECK_FALSE(dense.is_bf16());
+  CHECK(dense.row(2) == round_bf16(a).row(2));
+  CHECK(dense.row(3) == b.row(0));
+  CHECK(kernels::Weight<float>::from_tensors(mixed, WeightFormat::bf16, "test").row(4) == round_bf16(b).row(1));
+
+  const io::TensorView* uneven[] = {&vf, &narrow};
+  CHECK_THROWS_WITH_AS(kernels::Weight<float>::from_tensors(uneven, WeightFormat::as_stored, "test"),
+                       doctest::Contains("'n' has 4 columns"), causalqwen::error);
 }
 
 TEST_CASE("attention over a cache with a causal mask, GQA, split over threads") {
@@ -87,9 +143,12 @@ TEST_CASE("rmsnorm, rotary, swiglu and softmax follow their formulas") {
   CHECK(std::abs(r(3, 16 + 10) - (x(3, 16 + 10) * std::cos(angle) + x(3, 16 + 2) * std::sin(angle))) < 1e-5);
   CHECK(std::abs(r.row(3).norm() - x.row(3).norm()) < 1e-4);  // a rotation keeps the norm
 
-  RowMatrix<float> gate = x;
-  cpu.swiglu(gate, y);
-  CHECK(std::abs(gate(7, 3) - x(7, 3) / (1 + std::exp(-x(7, 3))) * y(7, 3)) < 1e-5);
+  RowMatrix<float> gate_up(x.rows(), 2 * x.cols()), activated;
+  gate_up << x, y;
+  cpu.swiglu(gate_up, activated);
+  REQUIRE(activated.cols() == x.cols());
+  CHECK(std::abs(activated(7, 3) - x(7, 3) / (1 + std::exp(-x(7, 3))) * y(7, 3)) < 1e-5);
+  CHECK_THROWS_AS(cpu.swiglu(RowMatrix<float>(2, 3), activated), causalqwen::error);
 
   RowMatrix<float> s(1, 3);
   s << 1000.0f, 1001.0f, 999.0f;  // would overflow without the max shift

@@ -3,6 +3,7 @@
 //
 // Per layer: x += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))) with
 // n = rmsnorm(x); then x += down_proj(silu(gate_proj(n')) * up_proj(n')) with n' = rmsnorm(x).
+// q/k/v and gate/up are stacked into one weight each at load time and run as one matmul.
 // The output is the final RMSNorm of x, the hidden states [T x H] a causal head consumes;
 // logits are lm_head (or the tied embedding) applied to them.
 //
@@ -23,10 +24,12 @@
 #include <concepts>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace causalqwen {
@@ -61,32 +64,45 @@ class Qwen2 {
     const auto matrix = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
       return backend_.upload_weight(checked(tensors, source, name, {rows, cols}), format, source);
     };
-    const auto vector = [&](const std::string& name, std::int64_t size) {
-      const io::TensorView& view = checked(tensors, source, name, {size});
+    // Projections of the same input are stacked at load time (q/k/v, gate/up): one matmul each.
+    const auto stacked = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts, std::int64_t cols) {
+      std::vector<const io::TensorView*> views;
+      for (const auto& [name, rows] : parts) views.push_back(&checked(tensors, source, name, {rows, cols}));
+      return backend_.upload_weights(views, format, source);
+    };
+    const auto vector = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts) {
+      std::int64_t size = 0;
+      for (const auto& part : parts) size += part.second;
       RowMatrix<T> values(1, size);
-      io::detail::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(size), values.data());
+      T* at = values.data();
+      for (const auto& [name, part_size] : parts) {
+        const io::TensorView& view = checked(tensors, source, name, {part_size});
+        io::detail::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(part_size), at);
+        at += part_size;
+      }
       return backend_.upload(values);
     };
     embed_tokens_ = matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       Layer& layer = layers_.emplace_back();
-      layer.input_norm = vector(p + "input_layernorm.weight", c.hidden_size);
-      layer.q = matrix(p + "self_attn.q_proj.weight", c.q_size(), c.hidden_size);
-      layer.k = matrix(p + "self_attn.k_proj.weight", c.kv_size(), c.hidden_size);
-      layer.v = matrix(p + "self_attn.v_proj.weight", c.kv_size(), c.hidden_size);
-      if (c.attention_bias) {
-        layer.q_bias = vector(p + "self_attn.q_proj.bias", c.q_size());
-        layer.k_bias = vector(p + "self_attn.k_proj.bias", c.kv_size());
-        layer.v_bias = vector(p + "self_attn.v_proj.bias", c.kv_size());
-      }
+      layer.input_norm = vector({{p + "input_layernorm.weight", c.hidden_size}});
+      layer.qkv = stacked({{p + "self_attn.q_proj.weight", c.q_size()},
+                           {p + "self_attn.k_proj.weight", c.kv_size()},
+                           {p + "self_attn.v_proj.weight", c.kv_size()}},
+                          c.hidden_size);
+      if (c.attention_bias)
+        layer.qkv_bias = vector({{p + "self_attn.q_proj.bias", c.q_size()},
+                                 {p + "self_attn.k_proj.bias", c.kv_size()},
+                                 {p + "self_attn.v_proj.bias", c.kv_size()}});
       layer.o = matrix(p + "self_attn.o_proj.weight", c.hidden_size, c.q_size());
-      layer.post_norm = vector(p + "post_attention_layernorm.weight", c.hidden_size);
-      layer.gate = matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size);
-      layer.up = matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size);
+      layer.post_norm = vector({{p + "post_attention_layernorm.weight", c.hidden_size}});
+      layer.gate_up = stacked({{p + "mlp.gate_proj.weight", c.intermediate_size},
+                               {p + "mlp.up_proj.weight", c.intermediate_size}},
+                              c.hidden_size);
       layer.down = matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size);
     }
-    final_norm_ = vector("model.norm.weight", c.hidden_size);
+    final_norm_ = vector({{"model.norm.weight", c.hidden_size}});
     if (!c.tie_word_embeddings) lm_head_ = matrix("lm_head.weight", c.vocab_size, c.hidden_size);
   }
 
@@ -173,8 +189,8 @@ class Qwen2 {
 
  private:
   struct Layer {
-    Matrix input_norm, post_norm, q_bias, k_bias, v_bias;
-    Weight q, k, v, o, gate, up, down;
+    Matrix input_norm, post_norm, qkv_bias;  // qkv_bias: q, k and v biases side by side
+    Weight qkv, o, gate_up, down;            // rows of q/k/v and of gate/up stacked
   };
 
   template <TensorSource S>
@@ -211,18 +227,15 @@ class Qwen2 {
             " positions exceed max_position_embeddings (", c.max_position_embeddings, ")");
     if (count == 0) return x;
     const Matrix table = backend_.rotary_table(past, count, c.head_dim, c.rope_theta);
-    Matrix normed, q, k, v, attended, projected, gate, up;
+    Matrix normed, qkv, q, k, v, attended, projected, gate_up, activated;
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const Layer& layer = layers_[static_cast<std::size_t>(l)];
       backend_.rms_norm(x, layer.input_norm, c.rms_norm_eps, normed);
-      backend_.matmul(normed, layer.q, q);
-      backend_.matmul(normed, layer.k, k);
-      backend_.matmul(normed, layer.v, v);
-      if (c.attention_bias) {
-        backend_.add_row(q, layer.q_bias);
-        backend_.add_row(k, layer.k_bias);
-        backend_.add_row(v, layer.v_bias);
-      }
+      backend_.matmul(normed, layer.qkv, qkv);
+      if (c.attention_bias) backend_.add_row(qkv, layer.qkv_bias);
+      backend_.columns(qkv, 0, c.q_size(), q);
+      backend_.columns(qkv, c.q_size(), c.kv_size(), k);
+      backend_.columns(qkv, c.q_size() + c.kv_size(), c.kv_size(), v);
       backend_.rotary(q, c.num_attention_heads, c.head_dim, table);
       backend_.rotary(k, c.num_key_value_heads, c.head_dim, table);
       cache.store(backend_, l, k, v);
@@ -232,10 +245,9 @@ class Qwen2 {
       backend_.add(x, projected);
 
       backend_.rms_norm(x, layer.post_norm, c.rms_norm_eps, normed);
-      backend_.matmul(normed, layer.gate, gate);
-      backend_.matmul(normed, layer.up, up);
-      backend_.swiglu(gate, up);
-      backend_.matmul(gate, layer.down, projected);
+      backend_.matmul(normed, layer.gate_up, gate_up);
+      backend_.swiglu(gate_up, activated);
+      backend_.matmul(activated, layer.down, projected);
       backend_.add(x, projected);
     }
     cache.advance(count);

@@ -23,6 +23,7 @@ using kernels::WeightFormat;
 template <class B>
 concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::Matrix& cm, typename B::Weight& mw,
                            const typename B::Weight& w, const io::TensorView& view,
+                           std::span<const io::TensorView* const> views,
                            const RowMatrix<typename B::scalar_type>& host, std::span<const TokenId> tokens,
                            std::int64_t n, double real) {
   typename B::scalar_type;
@@ -34,6 +35,9 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
 
   // Storage.
   { b.upload_weight(view, WeightFormat::as_stored, std::string_view{}) } -> std::same_as<typename B::Weight>;
+  // The rows of several tensors of equal width stacked into one weight: projections of the same
+  // input (q/k/v, gate/up) then cost one matmul, i.e. one pass of the threads over the weights.
+  { b.upload_weights(views, WeightFormat::as_stored, std::string_view{}) } -> std::same_as<typename B::Weight>;
   { b.upload(host) } -> std::same_as<typename B::Matrix>;
   { b.download(cm) } -> std::same_as<RowMatrix<typename B::scalar_type>>;
   { b.rows(cm) } -> std::convertible_to<std::int64_t>;
@@ -46,13 +50,14 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   // Operations.
   { b.embed(w, tokens) } -> std::same_as<typename B::Matrix>;  // rows of a table
   b.matmul(cm, w, m);                                          // m = x W^T
+  b.columns(cm, n, n, m);                                      // m = columns [begin, begin + count) of x
   b.add_row(m, cm);                                            // m += bias (a 1 x cols matrix) on every row
   b.add(m, cm);                                                // m += other
   b.rms_norm(cm, cm, real, m);                                 // m = rmsnorm(x) * weight
   { b.rotary_table(n, n, n, real) } -> std::same_as<typename B::Matrix>;
   b.rotary(m, n, n, cm);
   b.attention(cm, cm, cm, n, n, n, n, m);  // q, keys, values, past, heads, kv heads, head dim, out
-  b.swiglu(m, cm);                         // gate = silu(gate) * up
+  b.swiglu(cm, m);                         // out = silu(gate) * up of a fused [gate | up] matrix
   b.softmax_rows(m);
 };
 

@@ -31,13 +31,20 @@ class CpuBackend {
   using Matrix = RowMatrix<T>;
   using Weight = kernels::Weight<T>;
 
-  explicit CpuBackend(int threads = 1) : threads_(threads) {
+  /// `precision` = bf16_activations trades exactness of prompt processing with bfloat16 weights
+  /// for speed (see kernels::MatmulPrecision); decoding streams weights and stays exact.
+  explicit CpuBackend(int threads = 1, kernels::MatmulPrecision precision = kernels::MatmulPrecision::exact)
+      : threads_(threads), precision_(precision) {
     require(threads >= 1, "CpuBackend: thread count must be at least 1, got ", threads);
   }
   int threads() const { return threads_; }
+  kernels::MatmulPrecision precision() const { return precision_; }
 
   Weight upload_weight(const io::TensorView& view, WeightFormat format, std::string_view source) const {
     return Weight::from_tensor(view, format, source);
+  }
+  Weight upload_weights(std::span<const io::TensorView* const> views, WeightFormat format, std::string_view source) const {
+    return Weight::from_tensors(views, format, source);
   }
   Matrix upload(const RowMatrix<T>& host) const { return host; }
   RowMatrix<T> download(const Matrix& m) const { return m; }
@@ -68,7 +75,12 @@ class CpuBackend {
     }
     return out;
   }
-  void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_); }
+  void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_, precision_); }
+  void columns(const Matrix& x, std::int64_t begin, std::int64_t count, Matrix& out) const {
+    require(begin >= 0 && count >= 0 && begin + count <= x.cols(), "columns: [", begin, ", ", begin + count,
+            ") of a matrix with ", x.cols(), " columns");
+    out = x.middleCols(begin, count);
+  }
   void add_row(Matrix& m, const Matrix& row) const {
     require(row.rows() == 1 && row.cols() == m.cols(), "add_row: a ", row.rows(), " x ", row.cols(),
             " bias for rows of ", m.cols());
@@ -92,11 +104,12 @@ class CpuBackend {
                  std::int64_t kv_heads, std::int64_t head_dim, Matrix& out) const {
     kernels::attention(q, keys, values, past, heads, kv_heads, head_dim, out, threads_);
   }
-  void swiglu(Matrix& gate, const Matrix& up) const { kernels::swiglu(gate, up, threads_); }
+  void swiglu(const Matrix& gate_up, Matrix& out) const { kernels::swiglu(gate_up, out, threads_); }
   void softmax_rows(Matrix& m) const { kernels::softmax_rows(m); }
 
  private:
   int threads_;
+  kernels::MatmulPrecision precision_;
 };
 
 static_assert(Backend<CpuBackend<float>>);

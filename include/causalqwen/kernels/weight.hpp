@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string_view>
 #include <vector>
 
 namespace causalqwen::kernels {
@@ -48,26 +50,51 @@ class Weight {
 
   /// Copies a stored rank-2 floating tensor (rank 1 becomes one row) in the requested format.
   static Weight from_tensor(const io::TensorView& view, WeightFormat format, std::string_view source) {
-    require(io::is_floating(view.dtype), source, ": tensor '", view.name, "' has dtype ", io::dtype_name(view.dtype),
-            ", expected F64, F32, F16 or BF16");
-    require(view.shape.size() == 1 || view.shape.size() == 2, source, ": tensor '", view.name, "' has rank ",
-            view.shape.size(), ", expected a matrix");
-    const std::int64_t rows = view.shape.size() == 2 ? view.shape[0] : 1;
-    const std::int64_t cols = view.shape.back();
-    const auto count = static_cast<std::size_t>(rows * cols);
-    const bool keep_bf16 = format == WeightFormat::bf16 || (format == WeightFormat::as_stored && view.dtype == io::DType::BF16);
+    const io::TensorView* views[] = {&view};
+    return from_tensors(views, format, source);
+  }
+
+  /// Stacks the rows of several stored tensors of equal width into one weight, so that
+  /// projections of the same input (q/k/v, gate/up) run as one matmul. `as_stored` keeps
+  /// bfloat16 only when every part is bfloat16.
+  static Weight from_tensors(std::span<const io::TensorView* const> views, WeightFormat format, std::string_view source) {
+    require(!views.empty(), source, ": no tensors to stack into a weight");
+    std::int64_t rows = 0;
+    bool all_bf16 = true;
+    for (const io::TensorView* view : views) {
+      require(io::is_floating(view->dtype), source, ": tensor '", view->name, "' has dtype ", io::dtype_name(view->dtype),
+              ", expected F64, F32, F16 or BF16");
+      require(view->shape.size() == 1 || view->shape.size() == 2, source, ": tensor '", view->name, "' has rank ",
+              view->shape.size(), ", expected a matrix");
+      require(view->shape.back() == views[0]->shape.back(), source, ": tensor '", view->name, "' has ",
+              view->shape.back(), " columns, '", views[0]->name, "' has ", views[0]->shape.back());
+      rows += view->shape.size() == 2 ? view->shape[0] : 1;
+      all_bf16 = all_bf16 && view->dtype == io::DType::BF16;
+    }
+    const std::int64_t cols = views[0]->shape.back();
+    const bool keep_bf16 = format == WeightFormat::bf16 || (format == WeightFormat::as_stored && all_bf16);
     if (!keep_bf16) {
       RowMatrix<T> values(rows, cols);
-      io::detail::convert_elements(view.dtype, view.bytes.data(), count, values.data());
+      T* at = values.data();
+      for (const io::TensorView* view : views) {
+        const auto count = static_cast<std::size_t>(view->element_count());
+        io::detail::convert_elements(view->dtype, view->bytes.data(), count, at);
+        at += count;
+      }
       return from_dense(std::move(values));
     }
-    std::vector<std::uint16_t> bits(count);
-    if (view.dtype == io::DType::BF16) {
-      std::memcpy(bits.data(), view.bytes.data(), count * 2);
-    } else {
-      std::vector<float> values(count);
-      io::detail::convert_elements(view.dtype, view.bytes.data(), count, values.data());
-      for (std::size_t i = 0; i < count; ++i) bits[i] = io::float_to_bf16(values[i]);
+    std::vector<std::uint16_t> bits(static_cast<std::size_t>(rows * cols));
+    std::uint16_t* at = bits.data();
+    for (const io::TensorView* view : views) {
+      const auto count = static_cast<std::size_t>(view->element_count());
+      if (view->dtype == io::DType::BF16) {
+        std::memcpy(at, view->bytes.data(), count * 2);
+      } else {
+        std::vector<float> values(count);
+        io::detail::convert_elements(view->dtype, view->bytes.data(), count, values.data());
+        for (std::size_t i = 0; i < count; ++i) at[i] = io::float_to_bf16(values[i]);
+      }
+      at += count;
     }
     return from_bf16(rows, cols, std::move(bits));
   }
