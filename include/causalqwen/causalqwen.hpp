@@ -43,6 +43,7 @@
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/dtype.hpp>
 #include <causalqwen/io/mapped_file.hpp>
+#include <causalqwen/io/metadata.hpp>
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/io/tensor.hpp>
 #include <causalqwen/io/tensor_store.hpp>

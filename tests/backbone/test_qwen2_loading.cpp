@@ -1,5 +1,6 @@
 // config.json validation and checkpoint loading failures: every one is a causalqwen::error that
 // names the file and the field or tensor at fault.
+#include "../support/errors.hpp"
 #include "tiny_qwen2.hpp"
 
 #include <causalqwen/backbone/qwen2.hpp>
@@ -11,6 +12,7 @@
 #include <string>
 
 namespace fs = std::filesystem;
+using causalqwen::testing::error_of;
 using namespace causalqwen;
 using nlohmann::json;
 
@@ -26,16 +28,6 @@ json golden_config() {
 std::string config_error(const json& config) {
   try {
     parse_qwen2_config(config, "dir/config.json");
-  } catch (const causalqwen::error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-template <class F>
-std::string error_of(F&& action) {
-  try {
-    action();
   } catch (const causalqwen::error& e) {
     return e.what();
   }

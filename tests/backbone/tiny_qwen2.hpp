@@ -1,17 +1,19 @@
 #pragma once
-// Tiny random Qwen2 models for tests: weights made with a seeded generator, held in memory or
-// written as a Hugging Face checkpoint directory (single file or shards).
+// Tiny random Qwen2 models for tests: the library's seeded random weights, held in memory or
+// written as a Hugging Face checkpoint directory (single file or shards, any floating dtype).
 
 #include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/core/atomic_file.hpp>
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/io/tensor_store.hpp>
+#include <causalqwen/model/random_qwen2.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <random>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace tiny {
@@ -34,34 +36,16 @@ inline Qwen2Config config(std::int64_t heads, std::int64_t kv_heads, bool tied) 
   return c;
 }
 
-/// Every tensor a Qwen2 checkpoint of `c` holds, N(0, 0.2) (norm weights 1 + N(0, 0.2)).
+/// The library's random Qwen2 tensors (model::for_each_random_qwen2_tensor) in checkpoint order,
+/// norm weights and biases as 1 x n rows, for references that index them like matrices.
 inline std::vector<std::pair<std::string, RowMatrix<float>>> weights(const Qwen2Config& c, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.2f);
   std::vector<std::pair<std::string, RowMatrix<float>>> out;
-  const auto add = [&](std::string name, std::int64_t rows, std::int64_t cols, float offset) {
-    RowMatrix<float> m(rows, cols);
-    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = offset + normal(rng);
-    out.emplace_back(std::move(name), std::move(m));
-  };
-  add("model.embed_tokens.weight", c.vocab_size, c.hidden_size, 0);
-  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    add(p + "input_layernorm.weight", 1, c.hidden_size, 1);
-    add(p + "self_attn.q_proj.weight", c.q_size(), c.hidden_size, 0);
-    add(p + "self_attn.q_proj.bias", 1, c.q_size(), 0);
-    add(p + "self_attn.k_proj.weight", c.kv_size(), c.hidden_size, 0);
-    add(p + "self_attn.k_proj.bias", 1, c.kv_size(), 0);
-    add(p + "self_attn.v_proj.weight", c.kv_size(), c.hidden_size, 0);
-    add(p + "self_attn.v_proj.bias", 1, c.kv_size(), 0);
-    add(p + "self_attn.o_proj.weight", c.hidden_size, c.q_size(), 0);
-    add(p + "post_attention_layernorm.weight", 1, c.hidden_size, 1);
-    add(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size, 0);
-    add(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size, 0);
-    add(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, 0);
-  }
-  add("model.norm.weight", 1, c.hidden_size, 1);
-  if (!c.tie_word_embeddings) add("lm_head.weight", c.vocab_size, c.hidden_size, 0);
+  model::for_each_random_qwen2_tensor(c, seed, 0.2f, [&out](const std::string& name, const auto& tensor) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(tensor)>, Vector<float>>)
+      out.emplace_back(name, RowMatrix<float>(tensor.transpose()));
+    else
+      out.emplace_back(name, tensor);
+  });
   return out;
 }
 
@@ -73,11 +57,7 @@ void put(Store& store, const std::string& name, const RowMatrix<float>& m, io::D
   else store.add_as(name, dtype, m);
 }
 
-inline io::TensorStore store(const Qwen2Config& c, unsigned seed) {
-  io::TensorStore s;
-  for (const auto& [name, m] : weights(c, seed)) put(s, name, m);
-  return s;
-}
+inline io::TensorStore store(const Qwen2Config& c, unsigned seed) { return model::random_qwen2_tensors(c, seed); }
 
 /// Writes config.json and the weights as `shards` safetensors files (with an index when > 1).
 inline std::filesystem::path write(const std::filesystem::path& dir, const Qwen2Config& c, unsigned seed, int shards = 1,

@@ -1,3 +1,5 @@
+#include "../support/errors.hpp"
+
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/safetensors.hpp>
 
@@ -14,6 +16,7 @@
 #include <string>
 
 namespace fs = std::filesystem;
+using causalqwen::testing::error_of;
 using namespace causalqwen;
 using namespace causalqwen::io;
 
@@ -34,17 +37,6 @@ void write_raw(const fs::path& file, const std::string& header, std::size_t data
   bytes += header;
   bytes.append(data_bytes, '\x01');
   write_file_atomically(file, bytes);
-}
-
-/// The error message of `action`, or "" when it does not throw causalqwen::error.
-template <class F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const causalqwen::error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool contains_all(const std::string& text, std::initializer_list<std::string_view> parts) {

@@ -3,6 +3,8 @@
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -14,29 +16,13 @@
 #include <vector>
 
 using namespace causalqwen;
-using Model = model::CausalLM<Qwen2<>>;
+using namespace causalqwen::model::testing;
 
 namespace {
 const std::filesystem::path data_dir = CAUSALQWEN_TEST_DATA_DIR;
 
-Tokenizer tiny_tokenizer() { return Tokenizer::from_file(data_dir / "tokenizer/tiny_tokenizer.json"); }
-
 /// A byte-level tokenizer whose ids (0..255) fit the golden model's 256 rows; <NUM> becomes 256.
 Tokenizer byte_tokenizer() { return Tokenizer::from_json(model::byte_level_tokenizer_json({}, {}), "bytes"); }
-
-Qwen2Config small_config(std::int64_t vocab, bool tied) {
-  Qwen2Config c;
-  c.vocab_size = vocab;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 128;
-  c.tie_word_embeddings = tied;
-  return c;
-}
 }  // namespace
 
 TEST_CASE("init: the causal head starts as the base model (golden tiny Qwen2)") {

@@ -1,37 +1,23 @@
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/generation.hpp>
-#include <causalqwen/model/random_qwen2.hpp>
+
+#include "fixtures.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 using namespace causalqwen;
-using Model = model::CausalLM<Qwen2<>>;
+using namespace causalqwen::model::testing;
 
 namespace {
-Model tiny_model(std::uint64_t seed = 7) {
-  Qwen2Config c;
-  c.vocab_size = 266;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 128;
-  return Model::from_base(
-      Tokenizer::from_file(std::filesystem::path(CAUSALQWEN_TEST_DATA_DIR) / "tokenizer/tiny_tokenizer.json"),
-      model::random_qwen2(c, seed));
-}
 const std::string prompt = "hello world 42.5 hello";
 }  // namespace
 
 TEST_CASE("deterministic generation: incremental decoding equals full passes") {
-  const Model lm = tiny_model();
+  const Model lm = tiny_model(7);
   const auto g = model::generate(lm, prompt, {.max_tokens = 12});
   REQUIRE(g.tokens.size() == 12);
   CHECK_FALSE(g.stopped);
@@ -50,7 +36,7 @@ TEST_CASE("deterministic generation: incremental decoding equals full passes") {
 }
 
 TEST_CASE("sampling is reproducible for a seed and depends on it") {
-  const Model lm = tiny_model();
+  const Model lm = tiny_model(7);
   const auto a = model::generate(lm, prompt, {.max_tokens = 16, .sample = true, .seed = 11});
   const auto b = model::generate(lm, prompt, {.max_tokens = 16, .sample = true, .seed = 11});
   CHECK(a.tokens == b.tokens);
@@ -63,7 +49,7 @@ TEST_CASE("sampling is reproducible for a seed and depends on it") {
 }
 
 TEST_CASE("a <NUM> decision writes its value and feeds it back; end-of-text stops") {
-  Model lm = tiny_model();
+  Model lm = tiny_model(7);
   const auto num = lm.num_token();
   lm.head().update_params([&](head::HeadParams<float>& p) {
     p.action.class_bias(num) = 1e4f;

@@ -1,7 +1,8 @@
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/head_training.hpp>
-#include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>
+
+#include "fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,25 +13,10 @@
 #include <vector>
 
 using namespace causalqwen;
-using Model = model::CausalLM<Qwen2<>>;
+using namespace causalqwen::model::testing;
 
 namespace {
 const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
-
-Model tiny_model() {
-  Qwen2Config c;
-  c.vocab_size = 266;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 256;
-  return Model::from_base(
-      Tokenizer::from_file(std::filesystem::path(CAUSALQWEN_TEST_DATA_DIR) / "tokenizer/tiny_tokenizer.json"),
-      model::random_qwen2(c, 9));
-}
 }  // namespace
 
 TEST_CASE("templated sentences: deterministic, with numbers") {
@@ -42,7 +28,7 @@ TEST_CASE("templated sentences: deterministic, with numbers") {
 }
 
 TEST_CASE("a line becomes inputs and next-token targets with values") {
-  const Model lm = tiny_model();
+  const Model lm = tiny_model(9, 256);
   const auto s = model::text_sample(lm, "hello 42.5 world");
   const TokenId hello = *lm.tokenizer().token_id("hello"), eos = *lm.tokenizer().token_id("<|endoftext|>");
   const TokenId world = *lm.tokenizer().token_id("Ġworld"), space = *lm.tokenizer().token_id("Ġ");
@@ -74,13 +60,13 @@ TEST_CASE("text files: lines read, bad files refused") {
     out << "\n \n";
   }
   CHECK_THROWS_AS(model::read_text_lines(scratch / "blank.txt"), error);
-  const Model lm = tiny_model();
+  const Model lm = tiny_model(9, 256);
   const std::vector<std::string> overflow{"hello 1e39 world"};  // finite double, infinite float
   CHECK_THROWS_AS(model::text_dataset(lm, overflow), error);
 }
 
 TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit") {
-  const Model lm = tiny_model();
+  const Model lm = tiny_model(9, 256);
   const auto lines = model::templated_sentences(24, 3);
   const auto data = model::text_dataset(lm, lines);
   model::HeadTrainingOptions<float> options;

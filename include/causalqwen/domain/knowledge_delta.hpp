@@ -14,25 +14,23 @@
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/head/abduction.hpp>
-#include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/head/parameters.hpp>
+#include <causalqwen/io/metadata.hpp>
 #include <causalqwen/io/safetensors.hpp>
 
-#include <algorithm>
-#include <charconv>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <type_traits>
 #include <utility>
 
 namespace causalqwen::domain {
 
 inline constexpr std::string_view kDeltaFormat = "causalqwen.delta/1";
+inline constexpr std::string_view kDeltaKind = "knowledge delta";  ///< in error messages
 
 /// FNV-1a (64 bit) over every block's name, shape and values (widened to double, -0 as +0), so a
 /// float base and its double copy agree while any changed value, shape or block order does not.
@@ -119,31 +117,12 @@ void save_delta(const KnowledgeDelta<T>& delta, const std::filesystem::path& fil
   writer.set_metadata("base_checksum", delta.base_checksum);
   writer.set_metadata("H", std::to_string(delta.hidden_size()));
   writer.set_metadata("D", std::to_string(delta.latent_size()));
-  writer.set_metadata("epsilon", head::detail::shortest(delta.epsilon));
-  writer.set_metadata("max_kl", head::detail::shortest(delta.max_kl));
-  writer.set_metadata("lambda", head::detail::shortest(delta.kl_weight));
+  writer.set_metadata("epsilon", io::shortest(delta.epsilon));
+  writer.set_metadata("max_kl", io::shortest(delta.max_kl));
+  writer.set_metadata("lambda", io::shortest(delta.kl_weight));
   head::for_each_block(delta.weights, [&](const std::string& name, const auto& block) { writer.add(name, block); });
   writer.write(file);
 }
-
-namespace detail {
-inline const std::string& delta_field(const io::SafetensorsReader& reader, const std::string& key) {
-  const auto found = reader.metadata().find(key);
-  require(found != reader.metadata().end(), reader.path().string(), ": not a knowledge delta (metadata field '", key,
-          "' missing)");
-  return found->second;
-}
-
-template <class Number>
-Number delta_number(const io::SafetensorsReader& reader, const std::string& key) {
-  const std::string& text = delta_field(reader, key);
-  Number value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  require(ec == std::errc() && end == text.data() + text.size(), reader.path().string(), ": metadata field '", key,
-          "' is not a number: '", text, "'");
-  return value;
-}
-}  // namespace detail
 
 /// Loads a delta saved by save_delta. `expected` (H, D), if given, must match the file.
 template <Real T>
@@ -151,39 +130,25 @@ KnowledgeDelta<T> load_delta(const std::filesystem::path& file,
                              std::optional<std::pair<std::size_t, std::size_t>> expected = std::nullopt) {
   const io::SafetensorsReader reader(file);
   const std::string where = file.string();
-  const std::string& format = detail::delta_field(reader, "format");
+  const std::string& format = io::required_metadata(reader, kDeltaKind, "format");
   require(format == kDeltaFormat, where, ": format '", format, "', expected '", kDeltaFormat, "'");
-  const auto h = detail::delta_number<std::size_t>(reader, "H");
-  const auto d = detail::delta_number<std::size_t>(reader, "D");
+  const auto h = io::metadata_number<std::size_t>(reader, kDeltaKind, "H");
+  const auto d = io::metadata_number<std::size_t>(reader, kDeltaKind, "D");
   require(h > 0 && d > 0, where, ": metadata sizes must be > 0 (H = ", h, ", D = ", d, ")");
   if (expected)
     require(expected->first == h && expected->second == d, where, ": delta has H = ", h, ", D = ", d,
             "; expected H = ", expected->first, ", D = ", expected->second);
-  KnowledgeDelta<T> delta{detail::delta_field(reader, "domain"),
-                          detail::delta_field(reader, "scale_link"),
-                          detail::delta_field(reader, "base_checksum"),
-                          detail::delta_number<T>(reader, "epsilon"),
-                          detail::delta_number<T>(reader, "max_kl"),
-                          detail::delta_number<T>(reader, "lambda"),
+  KnowledgeDelta<T> delta{io::required_metadata(reader, kDeltaKind, "domain"),
+                          io::required_metadata(reader, kDeltaKind, "scale_link"),
+                          io::required_metadata(reader, kDeltaKind, "base_checksum"),
+                          io::metadata_number<T>(reader, kDeltaKind, "epsilon"),
+                          io::metadata_number<T>(reader, kDeltaKind, "max_kl"),
+                          io::metadata_number<T>(reader, kDeltaKind, "lambda"),
                           head::AbductionParams<T>::zeros(h, d)};
-  const auto names = head::AbductionParams<T>::block_names();
-  for (const auto& name : reader.names())
-    require(std::find(names.begin(), names.end(), name) != names.end(), where, ": unexpected tensor '", name,
-            "' in a knowledge delta");
-  head::for_each_block(delta.weights, [&](const std::string& name, auto& block) {
-    using Block = std::decay_t<decltype(block)>;
-    const auto& view = reader.tensor(name);
-    constexpr bool is_vector = std::is_same_v<Block, Vector<T>>;
-    const bool shape_ok = is_vector ? view.shape.size() == 1 && view.shape[0] == block.size()
-                                    : view.shape.size() == 2 && view.shape[0] == block.rows() &&
-                                          view.shape[1] == block.cols();
-    require(shape_ok, where, ": tensor '", name, "' does not have the shape that H = ", h, ", D = ", d, " implies (",
-            block.rows(), "x", block.cols(), ")");
-    if constexpr (is_vector)
-      block = reader.vector<T>(name);
-    else
-      block = reader.matrix<T>(name);
-  });
+  io::require_only_tensors(reader, head::AbductionParams<T>::block_names(), kDeltaKind);
+  const std::string sizes = "H = " + std::to_string(h) + ", D = " + std::to_string(d);
+  head::for_each_block(delta.weights,
+                       [&](const std::string& name, auto& block) { io::read_sized(reader, name, block, sizes); });
   head::require_finite(delta.weights, where);
   require(std::isfinite(delta.epsilon) && delta.epsilon >= 0, where, ": epsilon must be finite and >= 0");
   return delta;

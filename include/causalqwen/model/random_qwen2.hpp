@@ -17,8 +17,11 @@
 
 namespace causalqwen::model {
 
-/// Every tensor a Qwen2 checkpoint of `config` holds, named as Hugging Face names them.
-inline io::TensorStore random_qwen2_tensors(const Qwen2Config& config, std::uint64_t seed, float weight_std = 0.2f) {
+/// Calls add(name, tensor) for every tensor a Qwen2 checkpoint of `config` holds, named as Hugging
+/// Face names them, in checkpoint order: RowMatrix<float> for projections and embeddings,
+/// Vector<float> for norm weights and biases.
+template <class Add>
+void for_each_random_qwen2_tensor(const Qwen2Config& config, std::uint64_t seed, float weight_std, Add&& add) {
   std::uint64_t state = seed ^ 0x7177656e32ULL;
   const auto next = [&] {
     std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -30,16 +33,15 @@ inline io::TensorStore random_qwen2_tensors(const Qwen2Config& config, std::uint
     const double u1 = double((next() >> 11) + 1) * 0x1.0p-53, u2 = double(next() >> 11) * 0x1.0p-53;
     return float(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
   };
-  io::TensorStore store;
   const auto matrix = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
     RowMatrix<float> m(rows, cols);
     for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = weight_std * normal();
-    store.add(name, m);
+    add(name, m);
   };
   const auto vector = [&](const std::string& name, std::int64_t size, float offset) {
     Vector<float> v(size);
     for (Eigen::Index i = 0; i < v.size(); ++i) v(i) = offset + weight_std * normal();
-    store.add(name, v);
+    add(name, v);
   };
   const Qwen2Config& c = config;
   matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size);
@@ -62,6 +64,13 @@ inline io::TensorStore random_qwen2_tensors(const Qwen2Config& config, std::uint
   }
   vector("model.norm.weight", c.hidden_size, 1);
   if (!c.tie_word_embeddings) matrix("lm_head.weight", c.vocab_size, c.hidden_size);
+}
+
+/// Every tensor a Qwen2 checkpoint of `config` holds, named as Hugging Face names them.
+inline io::TensorStore random_qwen2_tensors(const Qwen2Config& config, std::uint64_t seed, float weight_std = 0.2f) {
+  io::TensorStore store;
+  for_each_random_qwen2_tensor(config, seed, weight_std,
+                               [&store](const std::string& name, const auto& tensor) { store.add(name, tensor); });
   return store;
 }
 
