@@ -11,6 +11,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "../tests/tokenizer/qwen_vocabulary.hpp"
+
 #include <array>
 #include <climits>
 #include <cstdint>
@@ -25,22 +27,12 @@ namespace {
 
 using namespace causalqwen;
 
-std::filesystem::path vocabulary_path() {
-  namespace fs = std::filesystem;
-  if (const char* cache = std::getenv("CAUSALQWEN_CACHE"); cache != nullptr && *cache != '\0')
-    return fs::path(cache) / "qwen-tokenizer.json";
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
-    return fs::path(xdg) / "causalqwen" / "qwen-tokenizer.json";
-  const char* home = std::getenv("HOME");
-  return fs::path(home != nullptr ? home : ".") / ".cache" / "causalqwen" / "qwen-tokenizer.json";
-}
+// The vocabulary is found exactly as the tests find it.
+std::filesystem::path vocabulary_path() { return test::qwen_vocabulary_path(); }
 
 const Tokenizer* tokenizer() {
-  static const std::optional<Tokenizer> loaded = []() -> std::optional<Tokenizer> {
-    if (!std::filesystem::exists(vocabulary_path())) return std::nullopt;
-    return Tokenizer::from_file(vocabulary_path());
-  }();
-  return loaded ? &*loaded : nullptr;
+  std::string why;
+  return test::qwen_tokenizer(why);
 }
 
 // About 4 MB: paragraphs of English, Chinese and C++/Python code in turn, words drawn by a fixed
