@@ -59,7 +59,7 @@ io::TensorStore random_weights(const Qwen2Config& c, io::DType dtype) {
     fill(values, ++seed, offset);
     const io::DType stored = shape.size() == 1 ? io::DType::F32 : dtype;
     std::vector<std::byte> bytes(values.size() * io::dtype_size(stored));
-    io::detail::store_elements(stored, values.data(), values.size(), bytes.data());
+    io::store_elements(stored, values.data(), values.size(), bytes.data());
     store.add_raw(name, stored, std::move(shape), bytes);
   };
   add("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, 0);

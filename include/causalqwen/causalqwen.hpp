@@ -37,7 +37,6 @@
 #include <causalqwen/head/metrics.hpp>
 #include <causalqwen/head/ovr.hpp>
 #include <causalqwen/head/parameters.hpp>
-#include <causalqwen/head/product.hpp>
 #include <causalqwen/head/scale_link.hpp>
 #include <causalqwen/head/targets.hpp>
 #include <causalqwen/io/checkpoint.hpp>

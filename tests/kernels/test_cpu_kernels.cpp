@@ -83,21 +83,21 @@ TEST_CASE("weights stacked from several tensors keep every row in order and its 
   const io::TensorView narrow{"n", io::DType::F32, {1, 4}, std::as_bytes(std::span(b.data(), 4))};
 
   const io::TensorView* both[] = {&va, &vb};
-  const auto stacked = kernels::Weight<float>::from_tensors(both, WeightFormat::as_stored, "test");
+  const auto stacked = CpuBackend<float>{}.upload_weights(both, WeightFormat::as_stored, "test");
   CHECK(stacked.is_bf16());
   REQUIRE(stacked.rows() == 5);
   CHECK(stacked.row(1) == round_bf16(a).row(1));
   CHECK(stacked.row(4) == round_bf16(b).row(1));
 
   const io::TensorView* mixed[] = {&va, &vf};  // not all bfloat16: kept dense, float part exact
-  const auto dense = kernels::Weight<float>::from_tensors(mixed, WeightFormat::as_stored, "test");
+  const auto dense = CpuBackend<float>{}.upload_weights(mixed, WeightFormat::as_stored, "test");
   CHECK_FALSE(dense.is_bf16());
   CHECK(dense.row(2) == round_bf16(a).row(2));
   CHECK(dense.row(3) == b.row(0));
-  CHECK(kernels::Weight<float>::from_tensors(mixed, WeightFormat::bf16, "test").row(4) == round_bf16(b).row(1));
+  CHECK(CpuBackend<float>{}.upload_weights(mixed, WeightFormat::bf16, "test").row(4) == round_bf16(b).row(1));
 
   const io::TensorView* uneven[] = {&vf, &narrow};
-  CHECK_THROWS_WITH_AS(kernels::Weight<float>::from_tensors(uneven, WeightFormat::as_stored, "test"),
+  CHECK_THROWS_WITH_AS(CpuBackend<float>{}.upload_weights(uneven, WeightFormat::as_stored, "test"),
                        doctest::Contains("'n' has 4 columns"), causalqwen::error);
 }
 
@@ -155,4 +155,83 @@ TEST_CASE("rmsnorm, rotary, swiglu and softmax follow their formulas") {
   cpu.softmax_rows(s);
   CHECK(std::abs(s(0, 1) - 1.0 / (1.0 + std::exp(-1.0) + std::exp(-2.0))) < 1e-6);
   CHECK(std::abs(s.sum() - 1.0f) < 1e-6);
+}
+
+TEST_CASE("cauchy_linear: loc W^T + b and scale |W|^T in one pass, GEMV and GEMM, dense and bfloat16, 1 and 2 threads") {
+  const RowMatrix<float> w = random(403, 261, 21);
+  const RowMatrix<float> w16 = round_bf16(w);
+  const auto dense = kernels::Weight<float>::from_dense(w);
+  const auto bf16 = kernels::Weight<float>::from_host(w, WeightFormat::bf16);
+  const Vector<float> bias = random(403, 1, 22);
+  for (Eigen::Index rows : {1, 3, 4, 37}) {
+    const RowMatrix<float> loc = random(rows, 261, 23);
+    const RowMatrix<float> scale = random(rows, 261, 24).cwiseAbs();
+    for (const auto* weight : {&dense, &bf16}) {
+      const RowMatrix<double> a = (weight == &dense ? w : w16).cast<double>();
+      const RowMatrix<double> loc_expected = (loc.cast<double>() * a.transpose()).rowwise() + bias.cast<double>().transpose();
+      const RowMatrix<double> scale_expected = scale.cast<double>() * a.cwiseAbs().transpose();
+      for (int threads : {1, 2}) {
+        RowMatrix<float> loc_out, scale_out;
+        kernels::cauchy_linear(loc, scale, *weight, std::span<const float>(bias.data(), 403), loc_out, scale_out, threads);
+        CHECK((loc_out.cast<double>() - loc_expected).cwiseAbs().maxCoeff() < 1e-4);
+        // Sums of positive terms of about 170: float rounding is relative.
+        CHECK((scale_out.cast<double>() - scale_expected).cwiseAbs().maxCoeff() < 2e-6 * scale_expected.maxCoeff());
+      }
+    }
+  }
+  RowMatrix<float> a_out, b_out;
+  CHECK_THROWS_AS(kernels::cauchy_linear(random(2, 5, 3), random(2, 5, 4), dense, std::span<const float>(), a_out, b_out, 1),
+                  causalqwen::error);
+}
+
+TEST_CASE("cauchy_linear_backward: against the dense formulas; the sum over threads is deterministic") {
+  const RowMatrix<float> w = random(203, 67, 31);
+  const auto dense = kernels::Weight<float>::from_dense(w);
+  const auto bf16 = kernels::Weight<float>::from_host(w, WeightFormat::bf16);
+  for (Eigen::Index rows : {1, 9}) {
+    const RowMatrix<float> loc = random(rows, 67, 32), scale = random(rows, 67, 33).cwiseAbs();
+    const RowMatrix<float> up_loc = random(rows, 203, 34), up_scale = random(rows, 203, 35);
+    for (const auto* weight : {&dense, &bf16}) {
+      const RowMatrix<double> a = (weight == &dense ? w : round_bf16(w)).cast<double>();
+      const RowMatrix<double> d_weight = up_loc.cast<double>().transpose() * loc.cast<double>() +
+                                         RowMatrix<double>(a.array().sign() * (up_scale.cast<double>().transpose() * scale.cast<double>()).array());
+      const RowMatrix<double> d_loc = up_loc.cast<double>() * a;
+      const RowMatrix<double> d_scale = up_scale.cast<double>() * a.cwiseAbs();
+      RowMatrix<float> first_loc;
+      for (int threads : {1, 2}) {
+        RowMatrix<float> g_weight, g_loc, g_scale;
+        Vector<float> g_bias(203);
+        kernels::cauchy_linear_backward(loc, scale, *weight, up_loc, up_scale, g_weight, std::span<float>(g_bias.data(), 203),
+                                        g_loc, g_scale, threads);
+        CHECK((g_weight.cast<double>() - d_weight).cwiseAbs().maxCoeff() < 1e-4);
+        CHECK((g_bias.cast<double>() - up_loc.cast<double>().colwise().sum().transpose()).cwiseAbs().maxCoeff() < 1e-4);
+        CHECK((g_loc.cast<double>() - d_loc).cwiseAbs().maxCoeff() < 1e-4);
+        CHECK((g_scale.cast<double>() - d_scale).cwiseAbs().maxCoeff() < 1e-4);
+        RowMatrix<float> again_weight, again_loc, again_scale;
+        kernels::cauchy_linear_backward(loc, scale, *weight, up_loc, up_scale, again_weight, std::span<float>(), again_loc,
+                                        again_scale, threads);
+        CHECK(again_loc == g_loc);  // the same thread count gives the same bits
+      }
+    }
+  }
+}
+
+TEST_CASE("multiply: every transpose combination, accumulation, 1 and 2 threads") {
+  const RowMatrix<float> a = random(37, 53, 41), b = random(53, 29, 42);
+  const RowMatrix<double> expected = a.cast<double>() * b.cast<double>();
+  for (int threads : {1, 2}) {
+    RowMatrix<float> out;
+    kernels::multiply(a, kernels::Op::none, b, kernels::Op::none, out, false, threads);
+    CHECK((out.cast<double>() - expected).cwiseAbs().maxCoeff() < 1e-4);
+    const RowMatrix<float> at = a.transpose(), bt = b.transpose();
+    kernels::multiply(at, kernels::Op::transpose, b, kernels::Op::none, out, false, threads);
+    CHECK((out.cast<double>() - expected).cwiseAbs().maxCoeff() < 1e-4);
+    kernels::multiply(a, kernels::Op::none, bt, kernels::Op::transpose, out, false, threads);
+    CHECK((out.cast<double>() - expected).cwiseAbs().maxCoeff() < 1e-4);
+    kernels::multiply(at, kernels::Op::transpose, bt, kernels::Op::transpose, out, true, threads);
+    CHECK((out.cast<double>() - 2 * expected).cwiseAbs().maxCoeff() < 1e-4);
+  }
+  RowMatrix<float> wrong(2, 2);
+  CHECK_THROWS_AS(kernels::multiply(a, kernels::Op::none, b, kernels::Op::none, wrong, true, 1), causalqwen::error);
+  CHECK_THROWS_AS(kernels::multiply(a, kernels::Op::none, a, kernels::Op::none, wrong, false, 1), causalqwen::error);
 }

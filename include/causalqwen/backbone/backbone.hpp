@@ -4,6 +4,7 @@
 // is written once and sits on any of them.
 
 #include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/token.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -11,8 +12,6 @@
 #include <span>
 
 namespace causalqwen {
-
-using TokenId = std::int32_t;
 
 template <class B>
 concept Backbone = requires(B& backbone, std::span<const TokenId> tokens) {

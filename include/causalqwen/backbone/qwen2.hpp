@@ -45,6 +45,7 @@ template <Backend B = CpuBackend<float>>
 class Qwen2 {
  public:
   using scalar_type = typename B::scalar_type;
+  using backend_type = B;
   using Matrix = typename B::Matrix;
   using Weight = typename B::Weight;
   using Cache = KvCache<B>;
@@ -77,7 +78,7 @@ class Qwen2 {
       T* at = values.data();
       for (const auto& [name, part_size] : parts) {
         const io::TensorView& view = checked(tensors, source, name, {part_size});
-        io::detail::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(part_size), at);
+        io::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(part_size), at);
         at += part_size;
       }
       return backend_.upload(values);
@@ -159,6 +160,9 @@ class Qwen2 {
   /// Logits of every position of a fresh sequence.
   RowMatrix<T> logits(std::span<const TokenId> tokens) const { return logits(hidden_states(tokens)); }
 
+  /// The output projection [vocab x H] on the backend (lm_head, or the embedding when tied).
+  const Weight& output_weight() const { return config_.tie_word_embeddings ? embed_tokens_ : lm_head_; }
+
   /// One row of the input embedding matrix.
   RowVector<T> embedding_row(TokenId token) const {
     require(token >= 0 && token < vocab_size(), "token id ", token, " is outside the vocabulary [0, ", vocab_size(), ")");
@@ -214,8 +218,6 @@ class Qwen2 {
             config_.hidden_size);
     backend_.append_weight_rows(weight, RowMatrix<T>(row));
   }
-
-  const Weight& output_weight() const { return config_.tie_word_embeddings ? embed_tokens_ : lm_head_; }
 
   /// Runs the decoder on embedded positions that continue `cache`; returns normed hidden states.
   Matrix forward(Matrix x, Cache& cache) const {

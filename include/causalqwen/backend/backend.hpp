@@ -5,16 +5,19 @@
 // may be held in bfloat16), moves data between the host and that storage, and performs the heavy
 // operations. CpuBackend is the reference; an accelerator backend implements the same members.
 
-#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/core/token.hpp>
 #include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/kernels/product.hpp>
 #include <causalqwen/kernels/weight.hpp>
 
 #include <concepts>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace causalqwen {
 
@@ -22,10 +25,13 @@ using kernels::WeightFormat;
 
 template <class B>
 concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::Matrix& cm, typename B::Weight& mw,
-                           const typename B::Weight& w, const io::TensorView& view,
+                           const typename B::Weight& w, typename B::Weight owned, const io::TensorView& view,
                            std::span<const io::TensorView* const> views,
-                           const RowMatrix<typename B::scalar_type>& host, std::span<const TokenId> tokens,
-                           std::int64_t n, double real) {
+                           const RowMatrix<typename B::scalar_type>& host, RowMatrix<typename B::scalar_type>& host_out,
+                           const Vector<typename B::scalar_type>& host_vector, std::span<const TokenId> tokens,
+                           std::span<const std::int32_t> classes, std::span<const typename B::scalar_type> values,
+                           std::span<typename B::scalar_type> values_out, typename B::Matrix* out, std::int64_t n,
+                           double real, typename B::scalar_type scalar, kernels::Op op) {
   typename B::scalar_type;
   requires Real<typename B::scalar_type>;
   typename B::Matrix;
@@ -38,6 +44,10 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   // The rows of several tensors of equal width stacked into one weight: projections of the same
   // input (q/k/v, gate/up) then cost one matmul, i.e. one pass of the threads over the weights.
   { b.upload_weights(views, WeightFormat::as_stored, std::string_view{}) } -> std::same_as<typename B::Weight>;
+  { b.upload_weight(host, WeightFormat::dense) } -> std::same_as<typename B::Weight>;
+  { b.download_weight(std::move(owned)) } -> std::same_as<RowMatrix<typename B::scalar_type>>;  // dense: no copy
+  { b.leading_weight_rows(w, n) } -> std::same_as<typename B::Weight>;
+  { b.weight_is_bf16(w) } -> std::convertible_to<bool>;
   { b.upload(host) } -> std::same_as<typename B::Matrix>;
   { b.download(cm) } -> std::same_as<RowMatrix<typename B::scalar_type>>;
   { b.rows(cm) } -> std::convertible_to<std::int64_t>;
@@ -59,6 +69,16 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   b.attention(cm, cm, cm, n, n, n, n, m);  // q, keys, values, past, heads, kv heads, head dim, out
   b.swiglu(cm, m);                         // out = silu(gate) * up of a fused [gate | up] matrix
   b.softmax_rows(m);
+
+  // Dense layers and the causal head.
+  b.multiply(cm, op, cm, op, m, true);  // m = op(a) op(b), or m += op(a) op(b)
+  // Cauchy linear closure through a weight: loc_out = loc W^T, scale_out = scale |W|^T, one pass
+  // over W (the action of the causal head), and its backward (d_weight on the host).
+  b.cauchy_linear(cm, cm, w, values, m, m);                              // values: bias (or empty)
+  b.cauchy_linear_backward(cm, cm, w, cm, cm, host_out, values_out, m, m);  // values_out: d_bias
+  // Per-row sums of the one-vs-rest cross-entropy of every class (and its scaled gradient).
+  { b.ovr_cross_entropy_rows(cm, cm, host_vector, classes, scalar, out, out) }
+      -> std::same_as<std::vector<typename B::scalar_type>>;
 };
 
 }  // namespace causalqwen

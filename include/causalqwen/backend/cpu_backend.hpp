@@ -3,14 +3,17 @@
 // the backend object, so models with different settings coexist. The scalar type is a template
 // parameter: float for speed, double as a high-precision reference for tests.
 
-#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/backend/backend.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/core/token.hpp>
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/kernels/attention.hpp>
+#include <causalqwen/kernels/cauchy_linear.hpp>
 #include <causalqwen/kernels/matmul.hpp>
+#include <causalqwen/kernels/ovr_loss.hpp>
+#include <causalqwen/kernels/product.hpp>
 #include <causalqwen/kernels/rmsnorm.hpp>
 #include <causalqwen/kernels/rotary.hpp>
 #include <causalqwen/kernels/softmax.hpp>
@@ -19,8 +22,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace causalqwen {
 
@@ -41,11 +46,48 @@ class CpuBackend {
   kernels::MatmulPrecision precision() const { return precision_; }
 
   Weight upload_weight(const io::TensorView& view, WeightFormat format, std::string_view source) const {
-    return Weight::from_tensor(view, format, source);
+    const io::TensorView* views[] = {&view};
+    return upload_weights(views, format, source);
   }
+  /// `as_stored` keeps bfloat16 only when every part is bfloat16.
   Weight upload_weights(std::span<const io::TensorView* const> views, WeightFormat format, std::string_view source) const {
-    return Weight::from_tensors(views, format, source);
+    require(!views.empty(), source, ": no tensors to stack into a weight");
+    std::int64_t rows = 0;
+    bool all_bf16 = true;
+    for (const io::TensorView* view : views) {
+      require(io::is_floating(view->dtype), source, ": tensor '", view->name, "' has dtype ", io::dtype_name(view->dtype),
+              ", expected F64, F32, F16 or BF16");
+      require(view->shape.size() == 1 || view->shape.size() == 2, source, ": tensor '", view->name, "' has rank ",
+              view->shape.size(), ", expected a matrix");
+      require(view->shape.back() == views[0]->shape.back(), source, ": tensor '", view->name, "' has ",
+              view->shape.back(), " columns, '", views[0]->name, "' has ", views[0]->shape.back());
+      rows += view->shape.size() == 2 ? view->shape[0] : 1;
+      all_bf16 = all_bf16 && view->dtype == io::DType::BF16;
+    }
+    const std::int64_t cols = views[0]->shape.back();
+    if (format == WeightFormat::as_stored && all_bf16) {
+      // Stored bfloat16 bits are copied as they are: no rounding, no widening.
+      std::vector<std::uint16_t> bits(static_cast<std::size_t>(rows * cols));
+      std::uint16_t* at = bits.data();
+      for (const io::TensorView* view : views) {
+        std::memcpy(at, view->bytes.data(), view->bytes.size());
+        at += view->element_count();
+      }
+      return Weight::from_bf16(rows, cols, std::move(bits));
+    }
+    RowMatrix<T> values(rows, cols);
+    T* at = values.data();
+    for (const io::TensorView* view : views) {
+      io::convert_elements(view->dtype, view->bytes.data(), static_cast<std::size_t>(view->element_count()), at);
+      at += view->element_count();
+    }
+    return Weight::from_host(std::move(values), format);
   }
+  Weight upload_weight(RowMatrix<T> host, WeightFormat format) const { return Weight::from_host(std::move(host), format); }
+  /// The weight's values on the host; a dense weight moves out without a copy.
+  RowMatrix<T> download_weight(Weight weight) const { return std::move(weight).into_host(); }
+  Weight leading_weight_rows(const Weight& w, std::int64_t count) const { return w.leading_rows(count); }
+  bool weight_is_bf16(const Weight& w) const { return w.is_bf16(); }
   Matrix upload(const RowMatrix<T>& host) const { return host; }
   RowMatrix<T> download(const Matrix& m) const { return m; }
   std::int64_t rows(const Matrix& m) const { return m.rows(); }
@@ -106,6 +148,26 @@ class CpuBackend {
   }
   void swiglu(const Matrix& gate_up, Matrix& out) const { kernels::swiglu(gate_up, out, threads_); }
   void softmax_rows(Matrix& m) const { kernels::softmax_rows(m); }
+
+  // Dense layers and the causal head.
+  void multiply(const Matrix& a, kernels::Op op_a, const Matrix& b, kernels::Op op_b, Matrix& out,
+                bool accumulate = false) const {
+    kernels::multiply(a, op_a, b, op_b, out, accumulate, threads_);
+  }
+  void cauchy_linear(const Matrix& loc, const Matrix& scale, const Weight& w, std::span<const T> bias, Matrix& loc_out,
+                     Matrix& scale_out) const {
+    kernels::cauchy_linear(loc, scale, w, bias, loc_out, scale_out, threads_);
+  }
+  void cauchy_linear_backward(const Matrix& loc, const Matrix& scale, const Weight& w, const Matrix& d_loc_out,
+                              const Matrix& d_scale_out, RowMatrix<T>& d_weight, std::span<T> d_bias, Matrix& d_loc,
+                              Matrix& d_scale) const {
+    kernels::cauchy_linear_backward(loc, scale, w, d_loc_out, d_scale_out, d_weight, d_bias, d_loc, d_scale, threads_);
+  }
+  std::vector<T> ovr_cross_entropy_rows(const Matrix& loc, const Matrix& scale, const Vector<T>& threshold,
+                                        std::span<const std::int32_t> targets, T gradient_weight, Matrix* d_loc,
+                                        Matrix* d_scale) const {
+    return kernels::ovr_cross_entropy_rows(loc, scale, threshold, targets, gradient_weight, d_loc, d_scale, threads_);
+  }
 
  private:
   int threads_;

@@ -4,12 +4,13 @@
 //   loc = W_loc h + b_loc,   raw = W_scale h + b_scale,   scale = Link(raw)   (element-wise).
 // Batches are row-major [N positions x H]; every output is [N x D].
 
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/head/checks.hpp>
 #include <causalqwen/head/parameters.hpp>
-#include <causalqwen/head/product.hpp>
 #include <causalqwen/head/scale_link.hpp>
 
 #include <algorithm>
@@ -74,29 +75,35 @@ struct AbductionInit {
   T scale = 1;              ///< initial scale (b_scale = Link^-1(scale))
 };
 
-template <Real T, ScaleLinkPolicy Link = ExpLink>
+/// The products run on the backend `B` (its threads); the parameters are host matrices.
+template <Real T, ScaleLinkPolicy Link = ExpLink, Backend B = CpuBackend<T>>
+  requires std::same_as<typename B::scalar_type, T>
 class AbductionNetwork {
  public:
   using scalar_type = T;
   using link_type = Link;
+  using backend_type = B;
   using params_type = AbductionParams<T>;
 
   /// Validates shapes (D x H weights, D biases) and finiteness.
-  explicit AbductionNetwork(AbductionParams<T> params) { set_params(std::move(params)); }
+  explicit AbductionNetwork(AbductionParams<T> params, B backend = B{}) : backend_(std::move(backend)) {
+    set_params(std::move(params));
+  }
 
   /// loc = h (D = H; for D < H the first D coordinates of h, for D > H zero-padded), scale
   /// constant `scale` for every input.
-  static AbductionNetwork identity(std::size_t hidden, std::size_t latent, T scale = 1) {
+  static AbductionNetwork identity(std::size_t hidden, std::size_t latent, T scale = 1, B backend = B{}) {
     require(hidden > 0 && latent > 0, "AbductionNetwork::identity: sizes must be > 0");
     auto p = AbductionParams<T>::zeros(hidden, latent);
     p.loc_weight.setIdentity();
     p.scale_bias.setConstant(Link::inverse(scale));
-    return AbductionNetwork(std::move(p));
+    return AbductionNetwork(std::move(p), std::move(backend));
   }
 
   /// Gaussian weights from the caller's generator (deterministic for its seed).
   template <class Rng>
-  static AbductionNetwork random(std::size_t hidden, std::size_t latent, Rng& rng, AbductionInit<T> init = {}) {
+  static AbductionNetwork random(std::size_t hidden, std::size_t latent, Rng& rng, AbductionInit<T> init = {},
+                                 B backend = B{}) {
     require(hidden > 0 && latent > 0, "AbductionNetwork::random: sizes must be > 0");
     const T std_loc = init.weight_std < 0 ? T(1) / std::sqrt(T(hidden)) : init.weight_std;
     auto p = AbductionParams<T>::zeros(hidden, latent);
@@ -106,30 +113,38 @@ class AbductionNetwork {
       for (Eigen::Index i = 0; i < p.scale_weight.size(); ++i)
         p.scale_weight.data()[i] = init.scale_weight_std * normal(rng);
     p.scale_bias.setConstant(Link::inverse(init.scale));
-    return AbductionNetwork(std::move(p));
+    return AbductionNetwork(std::move(p), std::move(backend));
   }
 
+  const B& backend() const { return backend_; }
   std::size_t hidden_size() const { return params_.hidden_size(); }
   std::size_t latent_size() const { return params_.latent_size(); }
   static constexpr std::string_view link_name() { return Link::name(); }
 
   const AbductionParams<T>& params() const { return params_; }
-  /// Replaces all parameters (validated). For in-place updates use params_mut() and then
-  /// validate(); the optimiser does exactly that.
+  /// Replaces all parameters (validated).
   void set_params(AbductionParams<T> params) {
     validate_params(params);
     params_ = std::move(params);
   }
-  AbductionParams<T>& params_mut() { return params_; }
-  void validate() const { validate_params(params_); }
+  /// Moves the parameters out for an in-place update (see ActionNetwork::release_params).
+  AbductionParams<T> release_params() { return std::move(params_); }
+  /// Takes back updated parameters; shapes are checked (the optimiser only applies finite steps).
+  void restore_params(AbductionParams<T> params, std::size_t hidden, std::size_t latent) {
+    require(params.hidden_size() == hidden && params.latent_size() == latent && params.loc_bias.size() == params.loc_weight.rows() &&
+                params.scale_weight.rows() == params.loc_weight.rows() && params.scale_weight.cols() == params.loc_weight.cols() &&
+                params.scale_bias.size() == params.loc_weight.rows(),
+            "AbductionNetwork: updated parameters do not have the shape H = ", hidden, ", D = ", latent);
+    params_ = std::move(params);
+  }
 
   /// Batch forward: h is [N x H].
   AbductionOutput<T> forward(const RowMatrix<T>& h) const {
     require_matrix(h, -1, static_cast<Eigen::Index>(hidden_size()), "AbductionNetwork::forward: hidden states");
     AbductionOutput<T> out;
-    multiply(out.loc, h, params_.loc_weight.transpose());
+    backend_.multiply(h, kernels::Op::none, params_.loc_weight, kernels::Op::transpose, out.loc);
     out.loc.rowwise() += params_.loc_bias.transpose();
-    multiply(out.raw_scale, h, params_.scale_weight.transpose());
+    backend_.multiply(h, kernels::Op::none, params_.scale_weight, kernels::Op::transpose, out.raw_scale);
     out.raw_scale.rowwise() += params_.scale_bias.transpose();
     out.scale = out.raw_scale.unaryExpr([](T raw) { return Link::apply(raw); });
     return out;
@@ -151,12 +166,12 @@ class AbductionNetwork {
     const RowMatrix<T> d_raw =
         d_scale.cwiseProduct(out.raw_scale.unaryExpr([](T raw) { return Link::derivative(raw); }));
     AbductionGradient<T> g;
-    multiply(g.params.loc_weight, d_loc.transpose(), h);
+    backend_.multiply(d_loc, kernels::Op::transpose, h, kernels::Op::none, g.params.loc_weight);
     g.params.loc_bias = d_loc.colwise().sum().transpose();
-    multiply(g.params.scale_weight, d_raw.transpose(), h);
+    backend_.multiply(d_raw, kernels::Op::transpose, h, kernels::Op::none, g.params.scale_weight);
     g.params.scale_bias = d_raw.colwise().sum().transpose();
-    multiply(g.hidden, d_loc, params_.loc_weight);
-    multiply_add(g.hidden, d_raw, params_.scale_weight);
+    backend_.multiply(d_loc, kernels::Op::none, params_.loc_weight, kernels::Op::none, g.hidden);
+    backend_.multiply(d_raw, kernels::Op::none, params_.scale_weight, kernels::Op::none, g.hidden, true);
     return g;
   }
 
@@ -171,6 +186,7 @@ class AbductionNetwork {
     require_matrix(p.scale_bias, d, 1, "AbductionNetwork: scale_bias");
   }
 
+  B backend_;
   AbductionParams<T> params_;
 };
 

@@ -4,16 +4,16 @@
 //                 the last one is <NUM>), each compared with a threshold C_k (one-vs-rest);
 //   <NUM> value   Y   = W.U + b      ~ Cauchy(W.loc_U + b, |W|.scale_U).
 // The scale uses |A| (element-wise), not |A.scale|. At the lm_head shape A is the largest array of
-// the model, so the forward and backward passes stream A once per block of rows and form |A| only
-// for that cache-sized block, never for the whole matrix.
+// the model: it lives on the backend, which streams it once per pass (kernels/cauchy_linear.hpp).
 
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/head/abduction.hpp>
 #include <causalqwen/head/checks.hpp>
 #include <causalqwen/head/parameters.hpp>
-#include <causalqwen/head/product.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -23,11 +23,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <span>
 #include <vector>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace causalqwen::head {
 
@@ -100,71 +97,109 @@ struct ActionInit {
   T weight_std = -1;  ///< std of A and W entries; < 0 means 1/sqrt(D)
 };
 
-namespace detail {
-/// Rows of A per block: A block and its |A| copy stay in L2 at D = 896 with float.
-inline constexpr Eigen::Index kActionRowBlock = 128;
-
-template <Real T>
-int action_threads(Eigen::Index blocks) {
-#ifdef _OPENMP
-  return static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), blocks)));
-#else
-  (void)blocks;
-  return 1;
-#endif
-}
-}  // namespace detail
-
-template <Real T, ThresholdPolicy Thresholds = LearnedThresholds>
+/// The action on a backend: A is a `Backend::Weight` (bfloat16 when it was made from a bfloat16
+/// model's output layer), the products x A^T and x |A|^T run on the backend in one pass over A.
+/// Everything else is small (D, K+1 vectors) and stays on the host.
+template <Real T, ThresholdPolicy Thresholds = LearnedThresholds, Backend B = CpuBackend<T>>
+  requires std::same_as<typename B::scalar_type, T>
 class ActionNetwork {
  public:
   using scalar_type = T;
   using threshold_policy = Thresholds;
+  using backend_type = B;
   using params_type = ActionParams<T>;
 
-  explicit ActionNetwork(ActionParams<T> params) { set_params(std::move(params)); }
+  explicit ActionNetwork(ActionParams<T> params, B backend = B{}) : backend_(std::move(backend)) {
+    set_params(std::move(params));
+  }
+
+  /// A held as given (e.g. rows of a model's lm_head, in the model's format): no copy of A.
+  ActionNetwork(typename B::Weight class_weight, ActionParams<T> small_params, B backend)
+      : backend_(std::move(backend)), class_weight_(std::move(class_weight)) {
+    small_params.class_weight.resize(0, 0);
+    adopt_vectors(std::move(small_params), backend_.weight_rows(class_weight_), class_weight_cols());
+  }
 
   /// A, W ~ N(0, weight_std^2), B = C = b = 0.
   template <class Rng>
-  static ActionNetwork random(std::size_t classes, std::size_t latent, Rng& rng, ActionInit<T> init = {}) {
+  static ActionNetwork random(std::size_t classes, std::size_t latent, Rng& rng, ActionInit<T> init = {}, B backend = B{}) {
     require(classes >= 2 && latent > 0, "ActionNetwork::random: need >= 2 classes and D > 0");
     auto p = ActionParams<T>::zeros(classes, latent);
     const T std_w = init.weight_std < 0 ? T(1) / std::sqrt(T(latent)) : init.weight_std;
     std::normal_distribution<T> normal(0, 1);
     for (Eigen::Index i = 0; i < p.class_weight.size(); ++i) p.class_weight.data()[i] = std_w * normal(rng);
     for (Eigen::Index i = 0; i < p.value_weight.size(); ++i) p.value_weight(i) = std_w * normal(rng);
-    return ActionNetwork(std::move(p));
+    return ActionNetwork(std::move(p), std::move(backend));
   }
 
   /// Starts A from an existing output layer (e.g. a language model's lm_head [vocab x D]). With
-  /// `classes` rows it is copied as is; with `classes - 1` rows the missing last row (<NUM>) and
-  /// W are drawn like random(). B = C = b = 0.
+  /// `classes` rows it is copied as is; with `classes - 1` rows the missing last row (<NUM>) is
+  /// drawn like random(), and so is W. B = C = b = 0.
   template <class Rng>
   static ActionNetwork from_output_layer(const RowMatrix<T>& output_weight, std::size_t classes, Rng& rng,
-                                         ActionInit<T> init = {}) {
+                                         ActionInit<T> init = {}, B backend = B{}) {
     const auto rows = static_cast<std::size_t>(output_weight.rows());
     require(rows == classes || rows + 1 == classes, "ActionNetwork::from_output_layer: output layer has ", rows,
             " rows, expected ", classes, " or ", classes - 1, " (all classes but <NUM>)");
-    auto net = random(classes, static_cast<std::size_t>(output_weight.cols()), rng, init);
-    require_matrix(output_weight, output_weight.rows(), output_weight.cols(), "ActionNetwork::from_output_layer");
-    auto p = net.params_;
+    const auto latent = static_cast<std::size_t>(output_weight.cols());
+    require(latent > 0, "ActionNetwork::from_output_layer: the output layer has no columns");
+    auto p = ActionParams<T>::zeros(classes, latent);
     p.class_weight.topRows(output_weight.rows()) = output_weight;
-    net.set_params(std::move(p));
-    return net;
+    const T std_w = init.weight_std < 0 ? T(1) / std::sqrt(T(latent)) : init.weight_std;
+    std::normal_distribution<T> normal(0, 1);
+    if (rows < classes)
+      for (Eigen::Index c = 0; c < p.class_weight.cols(); ++c) p.class_weight(p.class_weight.rows() - 1, c) = std_w * normal(rng);
+    for (Eigen::Index i = 0; i < p.value_weight.size(); ++i) p.value_weight(i) = std_w * normal(rng);
+    return ActionNetwork(std::move(p), std::move(backend));
   }
 
-  std::size_t classes() const { return params_.classes(); }
-  std::size_t latent_size() const { return params_.latent_size(); }
+  std::size_t classes() const { return static_cast<std::size_t>(backend_.weight_rows(class_weight_)); }
+  std::size_t latent_size() const { return static_cast<std::size_t>(value_weight_.size()); }
   /// Index of the <NUM> class: the last one.
   std::size_t num_class() const { return classes() - 1; }
+  const B& backend() const { return backend_; }
+  /// Whether A is held in bfloat16 (it becomes dense when parameters are set or trained).
+  bool holds_bf16() const { return backend_.weight_is_bf16(class_weight_); }
 
-  const ActionParams<T>& params() const { return params_; }
-  void set_params(ActionParams<T> params) {
-    validate_params(params);
-    params_ = std::move(params);
+  /// Every parameter on the host (A downloaded: a copy of the largest array of the model).
+  ActionParams<T> params() const {
+    return {backend_.download_weight(class_weight_), class_bias_, threshold_, value_weight_, value_bias_};
   }
-  ActionParams<T>& params_mut() { return params_; }
-  void validate() const { validate_params(params_); }
+  const Vector<T>& threshold() const { return threshold_; }
+  const Vector<T>& class_bias() const { return class_bias_; }
+  const Vector<T>& value_weight() const { return value_weight_; }
+  const Vector<T>& value_bias() const { return value_bias_; }
+  /// Row k of A.
+  RowVector<T> class_weight_row(std::int64_t k) const { return backend_.weight_row(class_weight_, k); }
+
+  /// Replaces every parameter, checked for shape and finiteness; A is then held densely.
+  void set_params(ActionParams<T> params) {
+    const auto k = params.class_weight.rows();
+    const auto d = params.class_weight.cols();
+    require(k >= 2 && d > 0, "ActionNetwork: A must be (K+1) x D with K+1 >= 2, got ", k, "x", d);
+    require_matrix(params.class_weight, k, d, "ActionNetwork: class_weight");
+    class_weight_ = backend_.upload_weight(std::move(params.class_weight), WeightFormat::dense);
+    adopt_vectors(std::move(params), k, d);
+  }
+
+  /// Moves every parameter out (A without a copy when dense) for an in-place update; the network
+  /// is empty until restore_params() gives them back.
+  ActionParams<T> release_params() {
+    ActionParams<T> p{backend_.download_weight(std::move(class_weight_)), std::move(class_bias_),
+                      std::move(threshold_), std::move(value_weight_), std::move(value_bias_)};
+    class_weight_ = {};
+    return p;
+  }
+  /// Takes back released parameters after an update; shapes are checked, finiteness is not (the
+  /// optimiser only applies finite steps, and checking A costs a pass over the largest array).
+  void restore_params(ActionParams<T> params, std::size_t classes, std::size_t latent) {
+    require(static_cast<std::size_t>(params.class_weight.rows()) == classes &&
+                static_cast<std::size_t>(params.class_weight.cols()) == latent,
+            "ActionNetwork: updated A has shape ", params.class_weight.rows(), "x", params.class_weight.cols(),
+            ", expected ", classes, "x", latent);
+    class_weight_ = backend_.upload_weight(std::move(params.class_weight), WeightFormat::dense);
+    adopt_vectors(std::move(params), static_cast<Eigen::Index>(classes), static_cast<Eigen::Index>(latent), false);
+  }
 
   /// Laws of the scores and the value given the law of U ([N x D] each). Deterministic decisions
   /// (scale 0) are allowed: scale_U may be zero, never negative.
@@ -173,30 +208,12 @@ class ActionNetwork {
     require_matrix(u.loc, -1, d, "ActionNetwork::forward: loc_U");
     require_matrix(u.scale, u.loc.rows(), d, "ActionNetwork::forward: scale_U");
     require((u.scale.array() >= 0).all(), "ActionNetwork::forward: scale_U has a negative entry");
-    const auto n = u.loc.rows();
-    const auto k = static_cast<Eigen::Index>(classes());
     ActionOutput<T> out;
-    out.class_loc.resize(n, k);
-    out.class_scale.resize(n, k);
-    const auto& a = params_.class_weight;
-    const Eigen::Index blocks = (k + detail::kActionRowBlock - 1) / detail::kActionRowBlock;
-#pragma omp parallel num_threads(detail::action_threads<T>(blocks)) if (n * k * d >= kParallelWork)
-    {
-      RowMatrix<T> abs_block;
-#pragma omp for schedule(static)
-      for (Eigen::Index b = 0; b < blocks; ++b) {
-        const Eigen::Index k0 = b * detail::kActionRowBlock;
-        const Eigen::Index kb = std::min(detail::kActionRowBlock, k - k0);
-        const auto a_block = a.middleRows(k0, kb);
-        abs_block = a_block.cwiseAbs();
-        multiply(out.class_loc.middleCols(k0, kb), u.loc, a_block.transpose());
-        out.class_loc.middleCols(k0, kb).rowwise() += params_.class_bias.segment(k0, kb).transpose();
-        multiply(out.class_scale.middleCols(k0, kb), u.scale, abs_block.transpose());
-      }
-    }
-    out.value_loc = u.loc * params_.value_weight;
-    out.value_loc.array() += params_.value_bias(0);
-    out.value_scale = u.scale * params_.value_weight.cwiseAbs();
+    backend_.cauchy_linear(u.loc, u.scale, class_weight_, std::span<const T>(class_bias_.data(), class_bias_.size()),
+                           out.class_loc, out.class_scale);
+    out.value_loc = u.loc * value_weight_;
+    out.value_loc.array() += value_bias_(0);
+    out.value_scale = u.scale * value_weight_.cwiseAbs();
     return out;
   }
 
@@ -214,71 +231,55 @@ class ActionNetwork {
     require_matrix(up.value_scale, n, 1, "ActionNetwork::backward: dL/dvalue_scale");
 
     ActionGradient<T> g;
-    g.params = ActionParams<T>::zeros(classes(), latent_size());
-    const auto& a = params_.class_weight;
-    const Eigen::Index blocks = (k + detail::kActionRowBlock - 1) / detail::kActionRowBlock;
-    const int threads = n * k * d >= kParallelWork ? detail::action_threads<T>(blocks) : 1;
-    // Per-thread partial sums of dL/dU, combined in thread order: deterministic for a thread count.
-    std::vector<RowMatrix<T>> d_loc(static_cast<std::size_t>(threads), RowMatrix<T>::Zero(n, d));
-    std::vector<RowMatrix<T>> d_scale(static_cast<std::size_t>(threads), RowMatrix<T>::Zero(n, d));
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-      const auto t = static_cast<std::size_t>(omp_get_thread_num());
-#else
-      const std::size_t t = 0;
-#endif
-      RowMatrix<T> abs_block;
-      RowMatrix<T> scale_part;
-#pragma omp for schedule(static)
-      for (Eigen::Index b = 0; b < blocks; ++b) {
-        const Eigen::Index k0 = b * detail::kActionRowBlock;
-        const Eigen::Index kb = std::min(detail::kActionRowBlock, k - k0);
-        const auto a_block = a.middleRows(k0, kb);
-        abs_block = a_block.cwiseAbs();
-        const auto up_loc = up.class_loc.middleCols(k0, kb);
-        const auto up_scale = up.class_scale.middleCols(k0, kb);
-        auto ga = g.params.class_weight.middleRows(k0, kb);
-        multiply(ga, up_loc.transpose(), u.loc);
-        multiply(scale_part, up_scale.transpose(), u.scale);
-        ga.array() += a_block.array().sign() * scale_part.array();
-        multiply_add(d_loc[t], up_loc, a_block);
-        multiply_add(d_scale[t], up_scale, abs_block);
-      }
-    }
-    g.latent.loc = std::move(d_loc[0]);
-    g.latent.scale = std::move(d_scale[0]);
-    for (std::size_t t = 1; t < d_loc.size(); ++t) {
-      g.latent.loc += d_loc[t];
-      g.latent.scale += d_scale[t];
-    }
-    g.params.class_bias = up.class_loc.colwise().sum().transpose();
+    g.params.class_bias.resize(k);
+    backend_.cauchy_linear_backward(u.loc, u.scale, class_weight_, up.class_loc, up.class_scale,
+                                    g.params.class_weight, std::span<T>(g.params.class_bias.data(), k),
+                                    g.latent.loc, g.latent.scale);
     if constexpr (Thresholds::learnable) g.params.threshold = -g.params.class_bias;
+    else g.params.threshold = Vector<T>::Zero(k);
 
-    const auto& w = params_.value_weight;
+    const auto& w = value_weight_;
     g.params.value_weight.noalias() = u.loc.transpose() * up.value_loc;
     g.params.value_weight.array() += w.array().sign() * (u.scale.transpose() * up.value_scale).array();
-    g.params.value_bias(0) = up.value_loc.sum();
+    g.params.value_bias = Vector<T>::Constant(1, up.value_loc.sum());
     g.latent.loc.noalias() += up.value_loc * w.transpose();
     g.latent.scale.noalias() += up.value_scale * w.cwiseAbs().transpose();
     return g;
   }
 
  private:
-  static void validate_params(const ActionParams<T>& p) {
-    const auto k = p.class_weight.rows();
-    const auto d = p.class_weight.cols();
-    require(k >= 2 && d > 0, "ActionNetwork: A must be (K+1) x D with K+1 >= 2, got ", k, "x", d);
-    require_matrix(p.class_weight, k, d, "ActionNetwork: class_weight");
-    require_matrix(p.class_bias, k, 1, "ActionNetwork: class_bias");
-    require_matrix(p.threshold, k, 1, "ActionNetwork: threshold");
-    require_matrix(p.value_weight, d, 1, "ActionNetwork: value_weight");
-    require_matrix(p.value_bias, 1, 1, "ActionNetwork: value_bias");
-    if constexpr (!Thresholds::learnable)
-      require(p.threshold.isZero(0), "ActionNetwork: thresholds are fixed at 0 (ZeroThresholds) but C is not zero");
+  Eigen::Index class_weight_cols() const {
+    return backend_.weight_rows(class_weight_) > 0 ? static_cast<Eigen::Index>(backend_.weight_row(class_weight_, 0).size())
+                                                   : 0;
   }
 
-  ActionParams<T> params_;
+  /// Takes the D- and (K+1)-sized parameters, checked against A's shape (and for finiteness).
+  void adopt_vectors(ActionParams<T> p, Eigen::Index k, Eigen::Index d, bool check_finite = true) {
+    require(k >= 2 && d > 0, "ActionNetwork: A must be (K+1) x D with K+1 >= 2, got ", k, "x", d);
+    if (check_finite) {
+      require_matrix(p.class_bias, k, 1, "ActionNetwork: class_bias");
+      require_matrix(p.threshold, k, 1, "ActionNetwork: threshold");
+      require_matrix(p.value_weight, d, 1, "ActionNetwork: value_weight");
+      require_matrix(p.value_bias, 1, 1, "ActionNetwork: value_bias");
+    } else {
+      require(p.class_bias.size() == k && p.threshold.size() == k && p.value_weight.size() == d &&
+                  p.value_bias.size() == 1,
+              "ActionNetwork: updated vectors do not match A");
+    }
+    if constexpr (!Thresholds::learnable)
+      require(p.threshold.isZero(0), "ActionNetwork: thresholds are fixed at 0 (ZeroThresholds) but C is not zero");
+    class_bias_ = std::move(p.class_bias);
+    threshold_ = std::move(p.threshold);
+    value_weight_ = std::move(p.value_weight);
+    value_bias_ = std::move(p.value_bias);
+  }
+
+  B backend_;
+  typename B::Weight class_weight_;
+  Vector<T> class_bias_;
+  Vector<T> threshold_;
+  Vector<T> value_weight_;
+  Vector<T> value_bias_;
 };
 
 }  // namespace causalqwen::head

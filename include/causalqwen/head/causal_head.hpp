@@ -3,6 +3,9 @@
 // action -> one-vs-rest decisions and the <NUM> value, with the loss and its analytic gradient
 // w.r.t. every parameter and w.r.t. the hidden states.
 
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
+#include <causalqwen/cauchy/stable.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
@@ -74,16 +77,29 @@ struct HeadInit {
   T b_noise = T(0.1);  ///< initial |b_noise| in every dimension
 };
 
-template <Real T, ScaleLinkPolicy Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds>
+/// One decision for one hidden state (generation's step).
+template <Real T>
+struct NextDecision {
+  std::int32_t class_id = 0;
+  T probability = 0;   ///< P_k of the chosen class under the head's standard law
+  T value_loc = 0;     ///< the <NUM> value (the individual's when sampling)
+  T value_scale = 0;   ///< its Cauchy scale (0 when sampling: one individual has one value)
+};
+
+/// Abduction and action share the backend `B`, which runs every product over H, D and K+1.
+template <Real T, ScaleLinkPolicy Link = ExpLink, ThresholdPolicy Thresholds = LearnedThresholds,
+          Backend B = CpuBackend<T>>
 class CausalHead {
  public:
   using scalar_type = T;
   using link_type = Link;
   using threshold_policy = Thresholds;
+  using backend_type = B;
   using params_type = HeadParams<T>;
+  using abduction_type = AbductionNetwork<T, Link, B>;
+  using action_type = ActionNetwork<T, Thresholds, B>;
 
-  CausalHead(AbductionNetwork<T, Link> abduction, ActionNetwork<T, Thresholds> action, Vector<T> b_noise,
-             NoiseSettings<T> settings = {})
+  CausalHead(abduction_type abduction, action_type action, Vector<T> b_noise, NoiseSettings<T> settings = {})
       : abduction_(std::move(abduction)), action_(std::move(action)) {
     require(abduction_.latent_size() == action_.latent_size(), "CausalHead: abduction has D = ",
             abduction_.latent_size(), " but action expects D = ", action_.latent_size());
@@ -93,9 +109,9 @@ class CausalHead {
 
   template <class Rng>
   static CausalHead random(std::size_t hidden, std::size_t latent, std::size_t classes, Rng& rng,
-                           HeadInit<T> init = {}, NoiseSettings<T> settings = {}) {
-    auto abduction = AbductionNetwork<T, Link>::random(hidden, latent, rng, init.abduction);
-    auto action = ActionNetwork<T, Thresholds>::random(classes, latent, rng, init.action);
+                           HeadInit<T> init = {}, NoiseSettings<T> settings = {}, const B& backend = B{}) {
+    auto abduction = abduction_type::random(hidden, latent, rng, init.abduction, backend);
+    auto action = action_type::random(classes, latent, rng, init.action, backend);
     return CausalHead(std::move(abduction), std::move(action),
                       Vector<T>::Constant(static_cast<Eigen::Index>(latent), init.b_noise), settings);
   }
@@ -105,10 +121,11 @@ class CausalHead {
   std::size_t classes() const { return action_.classes(); }
   std::size_t num_class() const { return action_.num_class(); }
 
-  const AbductionNetwork<T, Link>& abduction() const { return abduction_; }
-  const ActionNetwork<T, Thresholds>& action() const { return action_; }
-  AbductionNetwork<T, Link>& abduction() { return abduction_; }
-  ActionNetwork<T, Thresholds>& action() { return action_; }
+  const abduction_type& abduction() const { return abduction_; }
+  const action_type& action() const { return action_; }
+  abduction_type& abduction() { return abduction_; }
+  action_type& action() { return action_; }
+  const B& backend() const { return action_.backend(); }
   const Vector<T>& b_noise() const { return b_noise_; }
   void set_b_noise(Vector<T> b_noise) {
     require(static_cast<std::size_t>(b_noise.size()) == latent_size(), "CausalHead: b_noise has ", b_noise.size(),
@@ -128,14 +145,19 @@ class CausalHead {
   void set_params(HeadParams<T> p) { assign(std::move(p), hidden_size(), latent_size(), classes()); }
 
   /// Edits every parameter in place without copying them (the optimiser's path: A is the size of
-  /// an lm_head), then validates. If `edit` or the validation throws, the head is left empty and
-  /// must be given parameters again with set_params().
+  /// an lm_head); shapes are checked afterwards, finiteness is the editor's duty (AdamW applies
+  /// finite steps only). If `edit` throws, the head is left empty and must be given parameters
+  /// again with set_params(). A held in bfloat16 is widened once and trained in T from then on.
   template <class Edit>
   void update_params(Edit&& edit) {
     const std::size_t h = hidden_size(), d = latent_size(), k = classes();
-    HeadParams<T> p{std::move(abduction_.params_mut()), std::move(action_.params_mut()), std::move(b_noise_)};
+    HeadParams<T> p{abduction_.release_params(), action_.release_params(), std::move(b_noise_)};
     edit(p);
-    assign(std::move(p), h, d, k);
+    abduction_.restore_params(std::move(p.abduction), h, d);
+    action_.restore_params(std::move(p.action), k, d);
+    require(static_cast<std::size_t>(p.b_noise.size()) == d, "CausalHead: updated b_noise has ", p.b_noise.size(),
+            " entries, expected D = ", d);
+    b_noise_ = std::move(p.b_noise);
   }
 
   /// h [N x H] -> every intermediate law. Random modes draw from `rng`.
@@ -156,19 +178,22 @@ class CausalHead {
   }
 
   Prediction<T> decide(const ActionOutput<T>& out) const { return decide(out, settings_.mode); }
-  /// Decisions of an action output computed in `mode`.
+  /// Decisions of an action output computed in `mode`. No P_k but the winner's is evaluated.
   Prediction<T> decide(const ActionOutput<T>& out, InferenceMode mode) const {
-    const auto& c = action_.params().threshold;
-    const RowMatrix<T> p = ovr_probabilities(out.class_loc, out.class_scale, c);
+    const auto& c = action_.threshold();
     Prediction<T> pred;
     if (has_point_scale(mode)) {
-      const RowMatrix<T> margin = out.class_loc.rowwise() - c.transpose();
-      const auto d = ovr_decide(margin);
-      pred.classes = d.classes;
-      pred.confidence.resize(p.rows());
-      for (Eigen::Index i = 0; i < p.rows(); ++i) pred.confidence(i) = p(i, d.classes[static_cast<std::size_t>(i)]);
+      const auto n = out.class_loc.rows();
+      pred.classes.resize(static_cast<std::size_t>(n));
+      pred.confidence.resize(n);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        Eigen::Index best = 0;
+        (out.class_loc.row(i) - c.transpose()).maxCoeff(&best);
+        pred.classes[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(best);
+        pred.confidence(i) = stable::ovr_probability(out.class_loc(i, best) - c(best), out.class_scale(i, best));
+      }
     } else {
-      auto d = ovr_decide(p);
+      auto d = ovr_decide(out.class_loc, out.class_scale, c);
       pred.classes = std::move(d.classes);
       pred.confidence = std::move(d.confidence);
     }
@@ -177,11 +202,39 @@ class CausalHead {
     return pred;
   }
 
+  /// The next decision for one hidden state h [1 x H] (generation): deterministic, the argmax of
+  /// P_k under the standard law; sampling, one individual u ~ P(U | h) drawn from `rng` (the
+  /// causal-sample mode) and the argmax of its scores. Either way the action runs once, and the
+  /// reported probability is the chosen class's P_k under the standard law (one row of A).
+  template <class Rng>
+  NextDecision<T> decide_next(const RowMatrix<T>& h, bool sample, Rng& rng) const {
+    require(h.rows() == 1, "CausalHead::decide_next: one hidden state expected, got ", h.rows());
+    const auto u = abduction_.forward(h).latent();
+    const NoiseSettings<T> standard{InferenceMode::standard, settings_.temperature};
+    const auto law = perturb(u, b_noise_, standard);
+    NextDecision<T> d;
+    if (!sample) {
+      const auto out = action_.forward(law.latent);
+      const auto pred = decide(out, InferenceMode::standard);
+      d = {pred.classes[0], pred.confidence(0), out.value_loc(0), out.value_scale(0)};
+      return d;
+    }
+    const NoiseSettings<T> individual{InferenceMode::causal_sample, settings_.temperature};
+    const auto drawn = action_.forward(perturb(u, b_noise_, individual, &rng).latent);
+    const auto pred = decide(drawn, InferenceMode::causal_sample);
+    const std::int32_t k = pred.classes[0];
+    const RowVector<T> a_k = action_.class_weight_row(k);
+    const T loc = a_k.dot(law.latent.loc.row(0)) + action_.class_bias()(k) - action_.threshold()(k);
+    const T scale = a_k.cwiseAbs().dot(law.latent.scale.row(0));
+    d = {k, stable::ovr_probability(loc, scale), drawn.value_loc(0), T(0)};
+    return d;
+  }
+
   template <class Rng = std::mt19937_64>
   LossValue<T> loss(const RowMatrix<T>& h, const Targets<T>& targets, const LossOptions<T>& options,
                     Rng* rng = nullptr) const {
     const auto f = forward(h, rng);
-    return causal_loss(f.action, action_.params().threshold, targets, options, false).value;
+    return causal_loss(f.action, action_.threshold(), targets, options, false, backend()).value;
   }
 
   /// Loss and its gradient w.r.t. every parameter and w.r.t. h.
@@ -189,7 +242,7 @@ class CausalHead {
   std::pair<LossValue<T>, HeadGradient<T>> loss_and_gradient(const RowMatrix<T>& h, const Targets<T>& targets,
                                                              const LossOptions<T>& options, Rng* rng = nullptr) const {
     const auto f = forward(h, rng);
-    auto l = causal_loss(f.action, action_.params().threshold, targets, options, true);
+    auto l = causal_loss(f.action, action_.threshold(), targets, options, true, backend());
     return {l.value, backward(h, f, l.gradient)};
   }
 
@@ -219,8 +272,8 @@ class CausalHead {
     set_b_noise(std::move(p.b_noise));
   }
 
-  AbductionNetwork<T, Link> abduction_;
-  ActionNetwork<T, Thresholds> action_;
+  abduction_type abduction_;
+  action_type action_;
   Vector<T> b_noise_;
   NoiseSettings<T> settings_;
 };

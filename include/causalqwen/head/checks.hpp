@@ -10,11 +10,14 @@
 
 namespace causalqwen::head {
 
-/// `m` must have `cols` columns (and `rows` rows unless rows < 0) and only finite entries.
+/// `m` must have `cols` columns (and `rows` rows unless rows < 0) and only finite entries. The
+/// message is only formed on failure: this check runs on every forward pass.
 template <class Derived>
 void require_matrix(const Eigen::DenseBase<Derived>& m, Eigen::Index rows, Eigen::Index cols, std::string_view what) {
-  require((rows < 0 || m.rows() == rows) && m.cols() == cols, what, ": expected shape ",
-          (rows < 0 ? std::string("N") : std::to_string(rows)), "x", cols, ", got ", m.rows(), "x", m.cols());
+  if ((rows >= 0 && m.rows() != rows) || m.cols() != cols) {
+    if (rows < 0) fail(what, ": expected shape Nx", cols, ", got ", m.rows(), "x", m.cols());
+    fail(what, ": expected shape ", rows, "x", cols, ", got ", m.rows(), "x", m.cols());
+  }
   require(m.derived().allFinite(), what, ": contains NaN or infinity");
 }
 

@@ -14,6 +14,8 @@
 // Gradients are analytic, w.r.t. every output of the action (ActionUpstream); the layers carry
 // them further. Per-class formulas: docs/math.md (e).
 
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/backend/cpu_backend.hpp>
 #include <causalqwen/cauchy/stable.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
@@ -57,10 +59,10 @@ struct LossResult {
 
 /// L and, if `with_gradient`, dL/d(outputs). `threshold` is C; a position needs every class
 /// scale > 0 (and, at <NUM>, value scale > 0): point modes (deterministic, causal-sample) have
-/// no likelihood and are rejected here.
-template <Real T>
+/// no likelihood and are rejected here. The [N x (K+1)] class term runs on `backend`.
+template <Real T, Backend B = CpuBackend<T>>
 LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
-                          const LossOptions<T>& options, bool with_gradient = true) {
+                          const LossOptions<T>& options, bool with_gradient = true, const B& backend = B{}) {
   const auto n = out.class_loc.rows();
   const auto k = out.class_loc.cols();
   require(out.class_scale.rows() == n && out.class_scale.cols() == k && out.value_loc.size() == n &&
@@ -76,57 +78,45 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
 
   const auto num = k - 1;
   const T reduce = options.class_reduction == ClassReduction::sum ? T(1) : T(1) / T(k);
+  std::vector<std::int32_t> row_targets(static_cast<std::size_t>(n));
   std::size_t valid = 0;
-  for (Eigen::Index i = 0; i < n; ++i) valid += targets.ignored(static_cast<std::size_t>(i)) ? 0 : 1;
+  for (std::size_t i = 0; i < row_targets.size(); ++i) {
+    row_targets[i] = targets.ignored(i) ? -1 : targets.classes[i];
+    valid += targets.ignored(i) ? 0 : 1;
+  }
   const T per_position = valid ? T(1) / T(valid) : T(0);
 
   LossResult<T> result;
   result.value.positions = valid;
-  if (with_gradient) {
-    result.gradient.class_loc = RowMatrix<T>::Zero(n, k);
-    result.gradient.class_scale = RowMatrix<T>::Zero(n, k);
-    result.gradient.value_loc = Vector<T>::Zero(n);
-    result.gradient.value_scale = Vector<T>::Zero(n);
-  }
-  std::vector<T> class_term(static_cast<std::size_t>(n), T(0)), value_term(static_cast<std::size_t>(n), T(0));
-  std::vector<unsigned char> bad_scale(static_cast<std::size_t>(n), 0);
   auto& grad = result.gradient;
-
-#pragma omp parallel for schedule(static) if (n * k >= (Eigen::Index(1) << 14))
+  const std::vector<T> class_sums =
+      backend.ovr_cross_entropy_rows(out.class_loc, out.class_scale, threshold, row_targets, per_position * reduce,
+                                     with_gradient ? &grad.class_loc : nullptr,
+                                     with_gradient ? &grad.class_scale : nullptr);
+  if (with_gradient) {
+    grad.value_loc = Vector<T>::Zero(n);
+    grad.value_scale = Vector<T>::Zero(n);
+  }
+  const auto reject = [](Eigen::Index i) {
+    fail("causal_loss: position ", i,
+         " has a non-positive scale; the loss needs a likelihood (not a point mode such as deterministic or "
+         "causal-sample)");
+  };
   for (Eigen::Index i = 0; i < n; ++i) {
     const auto si = static_cast<std::size_t>(i);
-    if (targets.ignored(si)) continue;
-    const auto target = static_cast<Eigen::Index>(targets.classes[si]);
-    T sum = 0;
-    for (Eigen::Index c = 0; c < k; ++c) {
-      const T margin = out.class_loc(i, c) - threshold(c);
-      const T scale = out.class_scale(i, c);
-      if (!(scale > 0)) {
-        bad_scale[si] = 1;
-        continue;
-      }
-      const T label = c == target ? T(1) : T(0);
-      sum += stable::ovr_binary_cross_entropy(margin, scale, label);
-      if (with_gradient) {
-        const auto g = stable::ovr_binary_cross_entropy_gradient(margin, scale, label);
-        grad.class_loc(i, c) = per_position * reduce * g.d_loc;
-        grad.class_scale(i, c) = per_position * reduce * g.d_scale;
-      }
-    }
-    class_term[si] = reduce * sum;
-    if (target != num || options.lambda == 0) continue;
+    if (row_targets[si] < 0) continue;
+    if (std::isnan(class_sums[si])) reject(i);
+    result.value.classification += per_position * reduce * class_sums[si];
+    if (row_targets[si] != num || options.lambda == 0) continue;
     const T y_scale = out.value_scale(i);
-    if (!(y_scale > 0)) {
-      bad_scale[si] = 1;
-      continue;
-    }
+    if (!(y_scale > 0)) reject(i);
     const T y = targets.values(i);
     const T nll = stable::cauchy_nll(y, out.value_loc(i), y_scale);
     const T margin = out.class_loc(i, num) - threshold(num);
     const T scale = out.class_scale(i, num);
     const T p_num = stable::ovr_probability(margin, scale);
     const T gate = options.gate_alpha + (T(1) - options.gate_alpha) * p_num;
-    value_term[si] = options.lambda * gate * nll;
+    result.value.regression += per_position * options.lambda * gate * nll;
     if (!with_gradient) continue;
     const auto g = stable::cauchy_nll_gradient(y, out.value_loc(i), y_scale);
     grad.value_loc(i) = per_position * options.lambda * gate * g.d_loc;
@@ -138,14 +128,6 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
       grad.class_loc(i, num) += d_p * (scale / h) / h;
       grad.class_scale(i, num) -= d_p * (margin / h) / h;
     }
-  }
-  for (Eigen::Index i = 0; i < n; ++i)
-    require(!bad_scale[static_cast<std::size_t>(i)], "causal_loss: position ", i,
-            " has a non-positive scale; the loss needs a likelihood (not a point mode such as deterministic or "
-            "causal-sample)");
-  for (std::size_t i = 0; i < class_term.size(); ++i) {
-    result.value.classification += per_position * class_term[i];
-    result.value.regression += per_position * value_term[i];
   }
   result.value.total = result.value.classification + result.value.regression;
   require(std::isfinite(result.value.total), "causal_loss: loss is not finite (", result.value.total, ")");

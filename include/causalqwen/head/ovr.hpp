@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace causalqwen::head {
@@ -67,6 +68,36 @@ OvrDecisions<T> ovr_decide(const RowMatrix<T>& probabilities) {
     Eigen::Index best = 0;
     d.confidence(i) = probabilities.row(i).maxCoeff(&best);
     d.classes[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(best);
+  }
+  return d;
+}
+
+/// argmax_k P_k of every row straight from the laws of the scores, without forming P: P_k is
+/// increasing in (loc_k - C_k) / scale_k, so no arctangent is evaluated but the winner's. A zero
+/// scale orders its class by the step P_k (1 above the threshold, 0 below), as the P matrix would.
+template <Real T>
+OvrDecisions<T> ovr_decide(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Vector<T>& threshold) {
+  require(loc.rows() == scale.rows() && loc.cols() == scale.cols() && threshold.size() == loc.cols() && loc.cols() > 0,
+          "ovr_decide: ", loc.rows(), "x", loc.cols(), " locations, ", scale.rows(), "x", scale.cols(), " scales and ",
+          threshold.size(), " thresholds");
+  const T infinity = std::numeric_limits<T>::infinity();
+  OvrDecisions<T> d;
+  d.classes.resize(static_cast<std::size_t>(loc.rows()));
+  d.confidence.resize(loc.rows());
+  for (Eigen::Index i = 0; i < loc.rows(); ++i) {
+    Eigen::Index best = 0;
+    T best_key = -infinity;
+    for (Eigen::Index k = 0; k < loc.cols(); ++k) {
+      const T margin = loc(i, k) - threshold(k);
+      const T s = scale(i, k);
+      const T key = s > 0 ? margin / s : (stable::ovr_probability(margin, s) > T(0.5) ? infinity : -infinity);
+      if (key > best_key || k == 0) {
+        best_key = key;
+        best = k;
+      }
+    }
+    d.classes[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(best);
+    d.confidence(i) = stable::ovr_probability(loc(i, best) - threshold(best), scale(i, best));
   }
   return d;
 }

@@ -87,7 +87,7 @@ class SafetensorsReader {
   void convert(const TensorView& view, T* out) const {
     require(is_floating(view.dtype), path_.string(), ": tensor '", view.name, "' has dtype ",
             dtype_name(view.dtype), ", expected F64, F32, F16 or BF16");
-    detail::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(view.element_count()), out);
+    convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(view.element_count()), out);
   }
 
  private:

@@ -33,9 +33,9 @@ struct TensorView {
 };
 
 namespace detail {
-
 /// Largest header the reader accepts (the reference implementation's limit).
 inline constexpr std::uint64_t max_header_bytes = 100'000'000;
+}  // namespace detail
 
 /// Converts `count` stored elements starting at `bytes` to T; the bytes may be unaligned.
 template <Real T>
@@ -109,7 +109,5 @@ constexpr DType native_dtype() {
     return DType::F32;
   }
 }
-
-}  // namespace detail
 
 }  // namespace causalqwen::io

@@ -29,11 +29,11 @@ class TensorStore {
   /// Stored as F32 (float) or F64 (double), shape [rows, cols]; the round trip is bit-exact.
   template <Real T>
   void add(std::string name, const RowMatrix<T>& m) {
-    add_as(std::move(name), detail::native_dtype<T>(), m);
+    add_as(std::move(name), native_dtype<T>(), m);
   }
   template <Real T>
   void add(std::string name, const Vector<T>& v) {
-    add_as(std::move(name), detail::native_dtype<T>(), v);
+    add_as(std::move(name), native_dtype<T>(), v);
   }
 
   /// Stores a matrix in any floating dtype (F16/BF16 round to nearest even).
@@ -86,7 +86,7 @@ class TensorStore {
     require(is_floating(dtype), "tensor '", name, "': floating values cannot be stored as ", dtype_name(dtype));
     check_new(name, shape);
     std::vector<std::byte> bytes(count * dtype_size(dtype));
-    detail::store_elements(dtype, values, count, bytes.data());
+    store_elements(dtype, values, count, bytes.data());
     insert(std::move(name), dtype, std::move(shape), std::move(bytes));
   }
 

@@ -24,22 +24,31 @@ inline int worker_count(int threads, std::int64_t count, std::int64_t work_per_i
   return static_cast<int>(std::clamp<std::int64_t>(std::min(worthwhile, count), 1, std::max(threads, 1)));
 }
 
+/// Calls body(worker, begin, end) on exactly `workers` contiguous chunks of [0, count) (chunks
+/// multiples of `align` items; some may be empty and are skipped), for kernels that keep one
+/// partial result per worker and combine them in worker order (deterministic sums).
+template <class Body>
+void parallel_workers(int workers, std::int64_t count, std::int64_t align, Body&& body) {
+  if (count <= 0) return;
+  const std::int64_t units = (count + align - 1) / align;
+#pragma omp parallel num_threads(workers)
+  {
+    omp_set_num_threads(1);
+    const int worker = omp_get_thread_num();
+    const std::int64_t total = omp_get_num_threads();
+    const std::int64_t begin = std::min(count, units * worker / total * align);
+    const std::int64_t end = std::min(count, units * (worker + 1) / total * align);
+    if (begin < end) body(worker, begin, end);
+  }
+}
+
 /// Calls body(begin, end) on up to `threads` contiguous chunks of [0, count), each a multiple of
 /// `align` items except the last.
 template <class Body>
 void parallel_chunks(int threads, std::int64_t count, std::int64_t align, std::int64_t work_per_item, Body&& body) {
   if (count <= 0) return;
-  const std::int64_t units = (count + align - 1) / align;
-  const int workers = worker_count(threads, units, work_per_item * align);
-#pragma omp parallel num_threads(workers)
-  {
-    omp_set_num_threads(1);
-    const std::int64_t worker = omp_get_thread_num();
-    const std::int64_t total = omp_get_num_threads();
-    const std::int64_t begin = std::min(count, units * worker / total * align);
-    const std::int64_t end = std::min(count, units * (worker + 1) / total * align);
-    if (begin < end) body(begin, end);
-  }
+  const int workers = worker_count(threads, (count + align - 1) / align, work_per_item * align);
+  parallel_workers(workers, count, align, [&](int, std::int64_t begin, std::int64_t end) { body(begin, end); });
 }
 
 /// Calls body(i) for every i in [0, count), items shared dynamically over up to `threads` threads.

@@ -1,18 +1,15 @@
 #pragma once
 // A weight matrix [out features x in features] as the CPU kernels consume it: either dense in
 // the scalar type, or bfloat16 bits converted to the scalar type inside the matmul (half the
-// memory and half the bandwidth of float, which is what bounds decoding).
+// memory and half the bandwidth of float, which is what bounds decoding). Building one from a
+// stored tensor is the backend's job (it knows the file formats); the kernels only read it.
 
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/io/dtype.hpp>
-#include <causalqwen/io/safetensors.hpp>
 
 #include <cstdint>
-#include <cstring>
-#include <span>
-#include <string_view>
 #include <vector>
 
 namespace causalqwen::kernels {
@@ -48,55 +45,12 @@ class Weight {
     return w;
   }
 
-  /// Copies a stored rank-2 floating tensor (rank 1 becomes one row) in the requested format.
-  static Weight from_tensor(const io::TensorView& view, WeightFormat format, std::string_view source) {
-    const io::TensorView* views[] = {&view};
-    return from_tensors(views, format, source);
-  }
-
-  /// Stacks the rows of several stored tensors of equal width into one weight, so that
-  /// projections of the same input (q/k/v, gate/up) run as one matmul. `as_stored` keeps
-  /// bfloat16 only when every part is bfloat16.
-  static Weight from_tensors(std::span<const io::TensorView* const> views, WeightFormat format, std::string_view source) {
-    require(!views.empty(), source, ": no tensors to stack into a weight");
-    std::int64_t rows = 0;
-    bool all_bf16 = true;
-    for (const io::TensorView* view : views) {
-      require(io::is_floating(view->dtype), source, ": tensor '", view->name, "' has dtype ", io::dtype_name(view->dtype),
-              ", expected F64, F32, F16 or BF16");
-      require(view->shape.size() == 1 || view->shape.size() == 2, source, ": tensor '", view->name, "' has rank ",
-              view->shape.size(), ", expected a matrix");
-      require(view->shape.back() == views[0]->shape.back(), source, ": tensor '", view->name, "' has ",
-              view->shape.back(), " columns, '", views[0]->name, "' has ", views[0]->shape.back());
-      rows += view->shape.size() == 2 ? view->shape[0] : 1;
-      all_bf16 = all_bf16 && view->dtype == io::DType::BF16;
-    }
-    const std::int64_t cols = views[0]->shape.back();
-    const bool keep_bf16 = format == WeightFormat::bf16 || (format == WeightFormat::as_stored && all_bf16);
-    if (!keep_bf16) {
-      RowMatrix<T> values(rows, cols);
-      T* at = values.data();
-      for (const io::TensorView* view : views) {
-        const auto count = static_cast<std::size_t>(view->element_count());
-        io::detail::convert_elements(view->dtype, view->bytes.data(), count, at);
-        at += count;
-      }
-      return from_dense(std::move(values));
-    }
-    std::vector<std::uint16_t> bits(static_cast<std::size_t>(rows * cols));
-    std::uint16_t* at = bits.data();
-    for (const io::TensorView* view : views) {
-      const auto count = static_cast<std::size_t>(view->element_count());
-      if (view->dtype == io::DType::BF16) {
-        std::memcpy(at, view->bytes.data(), count * 2);
-      } else {
-        std::vector<float> values(count);
-        io::detail::convert_elements(view->dtype, view->bytes.data(), count, values.data());
-        for (std::size_t i = 0; i < count; ++i) at[i] = io::float_to_bf16(values[i]);
-      }
-      at += count;
-    }
-    return from_bf16(rows, cols, std::move(bits));
+  /// A host matrix in the requested format (`bf16` rounds to nearest even; the others keep it).
+  static Weight from_host(RowMatrix<T> values, WeightFormat format) {
+    if (format != WeightFormat::bf16) return from_dense(std::move(values));
+    std::vector<std::uint16_t> bits(static_cast<std::size_t>(values.size()));
+    for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = io::float_to_bf16(static_cast<float>(values.data()[i]));
+    return from_bf16(values.rows(), values.cols(), std::move(bits));
   }
 
   std::int64_t rows() const { return rows_; }
@@ -113,6 +67,21 @@ class Weight {
     const std::uint16_t* bits = bf16_row(row);
     for (std::int64_t c = 0; c < cols_; ++c) out[c] = static_cast<T>(io::bf16_to_float(bits[c]));
     return out;
+  }
+
+  /// The values in T, moved out of a dense weight (no copy) or widened from bfloat16.
+  RowMatrix<T> into_host() && {
+    if (!is_bf16_) return std::move(dense_);
+    RowMatrix<T> out;
+    rows_to(0, rows_, out);
+    return out;
+  }
+
+  /// The first `count` rows, in the same format.
+  Weight leading_rows(std::int64_t count) const {
+    require(count >= 0 && count <= rows_, "weight: ", count, " leading rows of a ", rows_, "-row weight");
+    if (!is_bf16_) return from_dense(dense_.topRows(count));
+    return from_bf16(count, cols_, std::vector<std::uint16_t>(bf16_.begin(), bf16_.begin() + count * cols_));
   }
 
   /// Copies rows [begin, end) converted to T into `out` (resized to fit).

@@ -59,40 +59,47 @@ class CausalLM {
   using scalar_type = typename B::scalar_type;
   using T = scalar_type;
   using backbone_type = B;
-  using head_type = head::CausalHead<T, Link, Thresholds>;
+  using backend_type = typename B::backend_type;
+  using head_type = head::CausalHead<T, Link, Thresholds, backend_type>;
   using encoding_type = Encoding;
   using Cache = typename B::Cache;
 
-  /// A fresh causal model on `backbone`, initialised from it (see the file comment).
+  /// A fresh causal model on `backbone`, initialised from it (see the file comment). A is made
+  /// from the backbone's output weight on its backend, in its format (bfloat16 stays bfloat16),
+  /// with one extra row: no host copy of the vocabulary-sized matrix is made.
   static CausalLM from_base(Tokenizer tokenizer, B backbone, const CausalLMInit<T>& init = {}) {
     const TokenId num = num_token_id(tokenizer);
     check_vocabulary(tokenizer, backbone, num);
     const auto hidden = static_cast<Eigen::Index>(backbone.hidden_size());
-    RowMatrix<T> output(num, hidden);
-    RowVector<T> mean_embedding = RowVector<T>::Zero(hidden);
+    RowVector<T> mean_embedding = RowVector<T>::Zero(hidden), mean_output = RowVector<T>::Zero(hidden);
     double squares = 0;
     for (TokenId id = 0; id < num; ++id) {
-      output.row(id) = backbone.output_row(id);
+      mean_output += backbone.output_row(id);
       const RowVector<T> e = backbone.embedding_row(id);
       mean_embedding += e;
       squares += double(e.squaredNorm());
     }
     mean_embedding /= T(num);
-    const RowVector<T> mean_output = output.colwise().mean();
+    mean_output /= T(num);
     if (num == backbone.vocab_size()) {
       if (backbone.config().tie_word_embeddings) backbone.add_token(mean_embedding);
       else backbone.add_token(mean_embedding, mean_output);
     }
+    const auto& backend = backbone.backend();
+    auto class_weight = backend.leading_weight_rows(backbone.output_weight(), num);
+    backend.append_weight_rows(class_weight, RowMatrix<T>(mean_output));
+
     const T entry_rms = T(std::sqrt(squares / (double(num) * double(hidden))));
     std::mt19937_64 rng(init.seed);
-    auto abduction = head::AbductionNetwork<T, Link>::identity(backbone.hidden_size(), backbone.hidden_size(),
-                                                                init.abduction_scale);
-    auto action = head::ActionNetwork<T, Thresholds>::from_output_layer(output, static_cast<std::size_t>(num) + 1, rng);
-    auto params = action.params();
-    params.class_weight.row(num) = mean_output;
-    action.set_params(std::move(params));
-    head_type head(std::move(abduction), std::move(action),
-                   Vector<T>::Constant(hidden, init.b_noise), init.noise);
+    auto small = head::ActionParams<T>::zeros(static_cast<std::size_t>(num) + 1, static_cast<std::size_t>(hidden));
+    const T std_w = T(1) / std::sqrt(T(hidden));
+    std::normal_distribution<T> normal(0, 1);
+    for (Eigen::Index i = 0; i < hidden; ++i) small.value_weight(i) = std_w * normal(rng);
+    small.class_weight.resize(0, 0);
+    auto abduction =
+        head_type::abduction_type::identity(backbone.hidden_size(), backbone.hidden_size(), init.abduction_scale, backend);
+    typename head_type::action_type action(std::move(class_weight), std::move(small), backend);
+    head_type head(std::move(abduction), std::move(action), Vector<T>::Constant(hidden, init.b_noise), init.noise);
     Encoding encoding = Encoding::initial(mean_embedding, entry_rms, init.seed ^ 0x6e756d'656e63ULL);
     return CausalLM(std::move(tokenizer), std::move(backbone), std::move(head), std::move(encoding));
   }

@@ -37,6 +37,9 @@ concept DecoderBackbone =
       { cb.hidden_states(tokens, cache, hook) } -> std::same_as<RowMatrix<typename B::scalar_type>>;
       { cb.logits(hidden) } -> std::same_as<RowMatrix<typename B::scalar_type>>;
       { cb.config().tie_word_embeddings } -> std::convertible_to<bool>;
+      typename B::backend_type;
+      { cb.backend() } -> std::convertible_to<const typename B::backend_type&>;
+      { cb.output_weight() } -> std::convertible_to<const typename B::backend_type::Weight&>;
       { b.add_token(row) } -> std::same_as<TokenId>;       // tied embeddings
       { b.add_token(row, row) } -> std::same_as<TokenId>;  // separate lm_head
     };

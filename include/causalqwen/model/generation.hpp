@@ -13,8 +13,6 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
-#include <causalqwen/head/inference.hpp>
-#include <causalqwen/head/ovr.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 
 #include <algorithm>
@@ -73,29 +71,9 @@ double written_value(T value) {
 /// The decision for the last row of `hidden`; `rng` is used only when sampling.
 template <class LM>
 Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hidden, bool sample, std::mt19937_64& rng) {
-  using T = typename LM::scalar_type;
   require(hidden.rows() > 0, "decide_next: no hidden state");
-  const auto& head = lm.head();
-  const RowMatrix<T> last = hidden.bottomRows(1);
-  const auto abduction = head.abduction().forward(last);
-  const T temperature = head.noise_settings().temperature;
-  const head::NoiseSettings<T> standard{head::InferenceMode::standard, temperature};
-  const auto out = head.action().forward(head::perturb(abduction.latent(), head.b_noise(), standard).latent);
-  const RowMatrix<T> p = head::ovr_probabilities(out.class_loc, out.class_scale, head.action().params().threshold);
-  Decision d;
-  if (sample) {
-    const head::NoiseSettings<T> individual{head::InferenceMode::causal_sample, temperature};
-    const auto drawn = head.action().forward(head::perturb(abduction.latent(), head.b_noise(), individual, &rng).latent);
-    const auto pred = head.decide(drawn, head::InferenceMode::causal_sample);
-    d.token = pred.classes[0];
-    d.value = detail::written_value(drawn.value_loc(0));
-  } else {
-    const auto pred = head.decide(out, head::InferenceMode::standard);
-    d.token = pred.classes[0];
-    d.value = detail::written_value(out.value_loc(0));
-  }
-  d.probability = double(p(0, d.token));
-  return d;
+  const auto next = lm.head().decide_next(hidden.bottomRows(1), sample, rng);
+  return {next.class_id, double(next.probability), detail::written_value(next.value_loc)};
 }
 
 /// Continues `prompt` (ids and values, as from lm.encode).

@@ -6,7 +6,7 @@
 // the caller asks for it; added tokens that are not special are always matched, the same rule as
 // Hugging Face's split_special_tokens option.
 
-#include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/core/token.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
 
 #include <algorithm>

@@ -7,8 +7,8 @@
 // Short pieces (most words) take a simpler path with the same result: pair ranks in a small array,
 // scanned for the minimum after each merge, which beats heap upkeep below a few dozen bytes.
 
-#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/token.hpp>
 
 #include <algorithm>
 #include <array>

@@ -29,8 +29,8 @@
 // numbers, but "[1,234]" holds 1234. The value keeps no spelling: "007" and "7.0" both give 7,
 // "1,000" gives 1000.
 
-#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/token.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
 

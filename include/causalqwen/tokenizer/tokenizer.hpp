@@ -12,8 +12,8 @@
 // run concurrently. Per-call working memory lives in an EncodeState; encode() without one makes a
 // fresh state per call. Keep one EncodeState per thread to reuse its piece cache across calls.
 
-#include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/token.hpp>
 #include <causalqwen/tokenizer/added_tokens.hpp>
 #include <causalqwen/tokenizer/bpe.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>

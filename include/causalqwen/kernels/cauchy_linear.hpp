@@ -1,0 +1,209 @@
+#pragma once
+// The linear map of an independent Cauchy vector through a weight W [out x in] (Cauchy linear
+// closure): for U ~ Cauchy(loc, scale) row by row,
+//   W U ~ Cauchy(loc W^T, scale |W|^T)
+// and its backward. This is the causal head's action at the lm_head shape, where W is the largest
+// array of the model: both products are computed in ONE pass over W, |W| is formed per tile only
+// (never for the whole matrix), and bfloat16 weights are widened tile by tile as in matmul.hpp.
+// Decoding (a few rows) streams W through a dot-product kernel that reads every weight once and
+// accumulates both sums; prompt and training batches use Eigen's packed GEMM on cache-sized tiles.
+
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
+#include <causalqwen/kernels/matmul.hpp>
+#include <causalqwen/kernels/parallel.hpp>
+#include <causalqwen/kernels/weight.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace causalqwen::kernels {
+
+namespace detail {
+
+/// Rows of W per tile: a tile and its |W| copy stay in L2 (about 2 x 256 KiB at in = 896, float).
+inline std::int64_t cauchy_tile_rows(std::int64_t in) { return std::max<std::int64_t>(16, (65536 / in) / 16 * 16); }
+
+/// loc_out[r] = dot(w_r, loc), scale_out[r] = dot(|w_r|, scale) for the four rows at w.
+template <class W>
+inline void cauchy_dot4(const W* w, [[maybe_unused]] const W* ahead, std::int64_t in, const float* loc,
+                        const float* scale, float loc_out[4], float scale_out[4]) {
+  std::int64_t i = 0;
+  float sum_loc[4] = {0, 0, 0, 0}, sum_scale[4] = {0, 0, 0, 0};
+#if defined(__AVX512F__)
+  constexpr std::int64_t per_line = 64 / sizeof(W);
+  __m512 acc_loc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  __m512 acc_scale[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (; i + 16 <= in; i += 16) {
+    const __m512 l = _mm512_loadu_ps(loc + i), s = _mm512_loadu_ps(scale + i);
+    for (int r = 0; r < 4; ++r) {
+      if (i % per_line == 0) _mm_prefetch(reinterpret_cast<const char*>(ahead + r * in + i), _MM_HINT_T0);
+      const __m512 v = load16(w + r * in + i);
+      acc_loc[r] = _mm512_fmadd_ps(v, l, acc_loc[r]);
+      acc_scale[r] = _mm512_fmadd_ps(_mm512_abs_ps(v), s, acc_scale[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    sum_loc[r] = horizontal_sum(acc_loc[r]);
+    sum_scale[r] = horizontal_sum(acc_scale[r]);
+  }
+#endif
+  for (; i < in; ++i)
+    for (int r = 0; r < 4; ++r) {
+      const float v = widen(w[r * in + i]);
+      sum_loc[r] += v * loc[i];
+      sum_scale[r] += (v < 0 ? -v : v) * scale[i];
+    }
+  for (int r = 0; r < 4; ++r) {
+    loc_out[r] = sum_loc[r];
+    scale_out[r] = sum_scale[r];
+  }
+}
+
+template <Real T, class W>
+void cauchy_gemv_rows(const T* loc, const T* scale, const W* weights, std::int64_t in, std::int64_t begin,
+                      std::int64_t end, T* loc_out, T* scale_out) {
+  std::int64_t row = begin;
+  if constexpr (std::is_same_v<T, float>) {
+    for (; row + 4 <= end; row += 4) {
+      const std::int64_t next = row + 8 <= end ? row + 4 : row;  // never prefetch outside the matrix
+      cauchy_dot4(weights + row * in, weights + next * in, in, loc, scale, loc_out + row, scale_out + row);
+    }
+  }
+  for (; row < end; ++row) {
+    T sum_loc = 0, sum_scale = 0;
+    const W* w = weights + row * in;
+    for (std::int64_t i = 0; i < in; ++i) {
+      const T v = static_cast<T>(widen(w[i]));
+      sum_loc += v * loc[i];
+      sum_scale += (v < 0 ? -v : v) * scale[i];
+    }
+    loc_out[row] = sum_loc;
+    scale_out[row] = sum_scale;
+  }
+}
+
+/// Rows [begin, end) of W in T: a view of a dense weight, a widened copy of a bf16 one.
+template <Real T>
+struct WeightTile {
+  RowMatrix<T> widened;
+  template <class F>
+  void visit(const Weight<T>& w, std::int64_t begin, std::int64_t end, F&& f) {
+    if (w.is_bf16()) {
+      w.rows_to(begin, end, widened);
+      f(widened);
+    } else {
+      f(w.dense().middleRows(begin, end - begin));
+    }
+  }
+};
+
+}  // namespace detail
+
+/// loc_out = loc W^T + bias and scale_out = scale |W|^T ([N x out] each) for loc, scale [N x in];
+/// an empty `bias` adds nothing.
+template <Real T>
+void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Weight<T>& w, std::span<const T> bias,
+                   RowMatrix<T>& loc_out, RowMatrix<T>& scale_out, int threads) {
+  require(loc.cols() == w.cols() && scale.rows() == loc.rows() && scale.cols() == loc.cols(), "cauchy_linear: loc ",
+          loc.rows(), " x ", loc.cols(), " and scale ", scale.rows(), " x ", scale.cols(), " for a weight of width ",
+          w.cols());
+  require(bias.empty() || static_cast<std::int64_t>(bias.size()) == w.rows(), "cauchy_linear: ", bias.size(),
+          " biases for ", w.rows(), " outputs");
+  const std::int64_t rows = loc.rows(), in = w.cols(), outs = w.rows();
+  loc_out.resize(rows, outs);
+  scale_out.resize(rows, outs);
+  if (rows == 0 || outs == 0) return;
+
+  if (rows < gemm_min_rows) {
+    parallel_chunks(threads, outs, 16, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t t = 0; t < rows; ++t) {
+        T* lo = loc_out.row(t).data();
+        T* so = scale_out.row(t).data();
+        if (w.is_bf16()) detail::cauchy_gemv_rows(loc.row(t).data(), scale.row(t).data(), w.bf16_row(0), in, begin, end, lo, so);
+        else detail::cauchy_gemv_rows(loc.row(t).data(), scale.row(t).data(), w.dense().data(), in, begin, end, lo, so);
+        if (!bias.empty())
+          for (std::int64_t k = begin; k < end; ++k) lo[k] += bias[static_cast<std::size_t>(k)];
+      }
+    });
+    return;
+  }
+  const std::int64_t tile = detail::cauchy_tile_rows(in);
+  parallel_chunks(threads, outs, 16, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
+    detail::WeightTile<T> source;
+    RowMatrix<T> magnitude;
+    for (std::int64_t t0 = begin; t0 < end; t0 += tile) {
+      const std::int64_t t1 = std::min(end, t0 + tile);
+      source.visit(w, t0, t1, [&](const auto& block) {
+        magnitude = block.cwiseAbs();
+        auto loc_tile = loc_out.middleCols(t0, t1 - t0);
+        loc_tile.noalias() = loc * block.transpose();
+        if (!bias.empty())
+          loc_tile.rowwise() += Eigen::Map<const RowVector<T>>(bias.data() + t0, t1 - t0);
+        scale_out.middleCols(t0, t1 - t0).noalias() = scale * magnitude.transpose();
+      });
+    }
+  });
+}
+
+/// Backward of cauchy_linear given dL/dloc_out and dL/dscale_out [N x out]:
+///   d_weight = d_loc_out^T loc + sign(W) o (d_scale_out^T scale)   [out x in] (sign(0) = 0)
+///   d_bias = column sums of d_loc_out                              [out] (when not empty)
+///   d_loc = d_loc_out W,  d_scale = d_scale_out |W|                [N x in]
+/// Each thread sums its rows of W into its own d_loc/d_scale, added in thread order afterwards:
+/// the result is deterministic for a given thread count.
+template <Real T>
+void cauchy_linear_backward(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Weight<T>& w,
+                            const RowMatrix<T>& d_loc_out, const RowMatrix<T>& d_scale_out, RowMatrix<T>& d_weight,
+                            std::span<T> d_bias, RowMatrix<T>& d_loc, RowMatrix<T>& d_scale, int threads) {
+  const std::int64_t rows = loc.rows(), in = w.cols(), outs = w.rows();
+  require(loc.cols() == in && scale.rows() == rows && scale.cols() == in && d_loc_out.rows() == rows &&
+              d_loc_out.cols() == outs && d_scale_out.rows() == rows && d_scale_out.cols() == outs,
+          "cauchy_linear_backward: shapes do not match a ", outs, " x ", in, " weight and ", rows, " rows");
+  require(d_bias.empty() || static_cast<std::int64_t>(d_bias.size()) == outs, "cauchy_linear_backward: ",
+          d_bias.size(), " bias gradients for ", outs, " outputs");
+  d_weight.resize(outs, in);
+  const std::int64_t tile = detail::cauchy_tile_rows(in);
+  const std::int64_t units = (outs + 15) / 16;
+  const int workers = worker_count(threads, units, 16 * 4 * in * std::max<std::int64_t>(rows, 1));
+  std::vector<RowMatrix<T>> part_loc(static_cast<std::size_t>(workers), RowMatrix<T>::Zero(rows, in));
+  std::vector<RowMatrix<T>> part_scale(static_cast<std::size_t>(workers), RowMatrix<T>::Zero(rows, in));
+  parallel_workers(workers, outs, 16, [&](int worker, std::int64_t begin, std::int64_t end) {
+    detail::WeightTile<T> source;
+    RowMatrix<T> magnitude, scale_part;
+    auto& own_loc = part_loc[static_cast<std::size_t>(worker)];
+    auto& own_scale = part_scale[static_cast<std::size_t>(worker)];
+    for (std::int64_t t0 = begin; t0 < end; t0 += tile) {
+      const std::int64_t count = std::min(end, t0 + tile) - t0;
+      source.visit(w, t0, t0 + count, [&](const auto& block) {
+        magnitude = block.cwiseAbs();
+        const auto up_loc = d_loc_out.middleCols(t0, count);
+        const auto up_scale = d_scale_out.middleCols(t0, count);
+        auto grad = d_weight.middleRows(t0, count);
+        grad.noalias() = up_loc.transpose() * loc;
+        scale_part.noalias() = up_scale.transpose() * scale;
+        grad.array() += block.array().sign() * scale_part.array();
+        if (!d_bias.empty())
+          Eigen::Map<RowVector<T>>(d_bias.data() + t0, count) = up_loc.colwise().sum();
+        own_loc.noalias() += up_loc * block;
+        own_scale.noalias() += up_scale * magnitude;
+      });
+    }
+  });
+  d_loc = std::move(part_loc[0]);
+  d_scale = std::move(part_scale[0]);
+  for (std::size_t t = 1; t < part_loc.size(); ++t) {
+    d_loc += part_loc[t];
+    d_scale += part_scale[t];
+  }
+}
+
+}  // namespace causalqwen::kernels
