@@ -1,8 +1,10 @@
-// The causal head at the Qwen2.5-0.5B shape (H = D = 896, K+1 = 151937 classes, 256 positions,
-// float) beside a plain linear lm_head of the same shape, in one binary. Each causal benchmark
-// reports `x_plain`: its time per iteration divided by the plain benchmark's of the same kind
-// (forward vs forward GEMM, training step vs a softmax cross-entropy step), so the cost of the
-// causal head over a plain head is printed directly.
+// The causal head at the Qwen2.5-0.5B shape (H = D = 896, K+1 = 151937 classes, 256 positions)
+// beside the strongest plain baseline in the same binary: the lm_head product on the backend's own
+// kernel for the same shape, weight type and threads (BM_lm_head, with its GFLOP/s and GB/s), and
+// a plain softmax cross-entropy training step on the same kernels (BM_softmax_step). Every causal
+// case reports `x_baseline`: its time divided by that baseline's of the same weights and threads.
+// Arguments: {weights (0 = f32, 1 = bf16), threads}; training cases are f32 (a bf16 head trains in
+// float).
 #include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/train/adamw.hpp>
 
@@ -10,7 +12,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <random>
+#include <utility>
 
 namespace {
 using namespace causalqwen;
@@ -20,18 +25,14 @@ constexpr std::size_t kHidden = 896;
 constexpr std::size_t kClasses = 151937;
 constexpr Eigen::Index kPositions = 256;
 
+using Head = CausalHead<float>;
+
 struct Fixture {
-  CausalHead<float> head;
-  RowMatrix<float> lm_head;  // plain head W [K+1 x H]
   RowMatrix<float> hidden;
   Targets<float> targets;
+  std::map<std::pair<std::int64_t, int>, std::unique_ptr<Head>> heads;
 
-  static CausalHead<float> make_head() {
-    std::mt19937_64 rng(1);
-    return CausalHead<float>::random(kHidden, kHidden, kClasses, rng);
-  }
-  Fixture() : head(make_head()) {
-    lm_head = head.action().params().class_weight;
+  Fixture() {
     std::mt19937_64 rng(2);
     std::normal_distribution<float> normal(0, 1);
     hidden.resize(kPositions, static_cast<Eigen::Index>(kHidden));
@@ -47,11 +48,32 @@ struct Fixture {
     static Fixture f;
     return f;
   }
+  /// The head for (weights, threads): A random, in float or rounded to bfloat16 on the backend.
+  Head& head(std::int64_t weights, int threads) {
+    auto& slot = heads[{weights, threads}];
+    if (!slot) {
+      heads.clear();  // one 0.5-GB head at a time
+      std::mt19937_64 rng(1);
+      const CpuBackend<float> backend(threads);
+      auto random = Head::random(kHidden, kHidden, kClasses, rng, {}, {}, backend);
+      if (weights == 1) {
+        auto small = random.action().params();
+        auto a = backend.upload_weight(std::move(small.class_weight), WeightFormat::bf16);
+        typename Head::action_type action(std::move(a), std::move(small), backend);
+        random = Head(random.abduction(), std::move(action), random.b_noise());
+      }
+      heads[{weights, threads}] = std::make_unique<Head>(std::move(random));
+      return *heads[{weights, threads}];
+    }
+    return *slot;
+  }
 };
 
-/// Seconds per iteration of the plain benchmarks, for the x_plain ratios.
-double plain_forward_seconds = 0;
-double plain_step_seconds = 0;
+std::map<std::pair<std::int64_t, int>, double> lm_head_seconds, softmax_step_seconds;
+
+std::pair<std::int64_t, int> key(const benchmark::State& state) {
+  return {state.range(0), static_cast<int>(state.range(1))};
+}
 
 template <class Body>
 double timed(benchmark::State& state, Body&& body) {
@@ -62,94 +84,112 @@ double timed(benchmark::State& state, Body&& body) {
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   state.SetItemsProcessed(state.iterations() * kPositions);
+  state.SetLabel(state.range(0) == 0 ? "f32" : "bf16");
   return seconds / double(state.iterations());
 }
 
-void ratio(benchmark::State& state, double seconds, double plain) {
-  if (plain > 0) state.counters["x_plain"] = seconds / plain;
+void x_baseline(benchmark::State& state, double seconds, const std::map<std::pair<std::int64_t, int>, double>& baseline) {
+  const auto it = baseline.find(key(state));
+  if (it != baseline.end() && it->second > 0) state.counters["x_baseline"] = seconds / it->second;
 }
 
-void BM_PlainHeadForward(benchmark::State& state) {
+/// logits = h A^T on the backend's matmul: what a plain lm_head costs with the same kernels.
+void BM_lm_head(benchmark::State& state) {
   auto& f = Fixture::get();
-  RowMatrix<float> logits(kPositions, static_cast<Eigen::Index>(kClasses));
-  plain_forward_seconds = timed(state, [&] {
-    logits.noalias() = f.hidden * f.lm_head.transpose();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const auto& backend = head.backend();
+  const auto weight = backend.upload_weight(head.action().params().class_weight,
+                                            state.range(0) == 1 ? WeightFormat::bf16 : WeightFormat::dense);
+  RowMatrix<float> logits;
+  const double s = timed(state, [&] {
+    backend.matmul(f.hidden, weight, logits);
     benchmark::DoNotOptimize(logits.data());
   });
+  lm_head_seconds[key(state)] = s;
+  const double flops = 2.0 * double(kPositions) * double(kHidden) * double(kClasses);
+  const double bytes = double(kHidden) * double(kClasses) * (state.range(0) == 1 ? 2.0 : 4.0);
+  state.counters["GFLOP/s"] = flops / s / 1e9;
+  state.counters["GB/s"] = bytes / s / 1e9;
 }
 
-/// Softmax cross-entropy, its gradient, dW and dh: a plain lm_head's training step.
-void BM_PlainHeadTrainingStep(benchmark::State& state) {
+void BM_causal_forward(benchmark::State& state) {
   auto& f = Fixture::get();
-  RowMatrix<float> logits(kPositions, static_cast<Eigen::Index>(kClasses));
-  RowMatrix<float> d_weight(f.lm_head.rows(), f.lm_head.cols());
-  RowMatrix<float> d_hidden(kPositions, static_cast<Eigen::Index>(kHidden));
-  plain_step_seconds = timed(state, [&] {
-    logits.noalias() = f.hidden * f.lm_head.transpose();
-#pragma omp parallel for
-    for (Eigen::Index i = 0; i < kPositions; ++i) {
-      auto row = logits.row(i);
-      const float m = row.maxCoeff();
-      row = (row.array() - m).exp();
-      row /= row.sum();
-      row(f.targets.classes[static_cast<std::size_t>(i)]) -= 1.0f;
-    }
-    d_weight.noalias() = logits.transpose() * f.hidden;
-    d_hidden.noalias() = logits * f.lm_head;
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const double s = timed(state, [&] {
+    auto out = head.forward(f.hidden);
+    benchmark::DoNotOptimize(out.action.class_scale.data());
+  });
+  x_baseline(state, s, lm_head_seconds);
+}
+
+/// Forward plus the argmax decision of every position (no arctangent but the winner's).
+void BM_causal_forward_decide(benchmark::State& state) {
+  auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const double s = timed(state, [&] {
+    auto pred = head.predict(f.hidden);
+    benchmark::DoNotOptimize(pred.classes.data());
+  });
+  x_baseline(state, s, lm_head_seconds);
+}
+
+/// A plain lm_head's training step on the same kernels: logits, softmax cross-entropy and its
+/// gradient, dA = dlogits^T h and dh = dlogits A.
+void BM_softmax_step(benchmark::State& state) {
+  auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const auto& backend = head.backend();
+  const RowMatrix<float> a = head.action().params().class_weight;
+  const auto weight = backend.upload_weight(a, WeightFormat::dense);
+  RowMatrix<float> logits, d_weight, d_hidden;
+  const double s = timed(state, [&] {
+    backend.matmul(f.hidden, weight, logits);
+    backend.softmax_rows(logits);
+    for (Eigen::Index i = 0; i < kPositions; ++i) logits(i, f.targets.classes[static_cast<std::size_t>(i)]) -= 1.0f;
+    backend.multiply(logits, kernels::Op::transpose, f.hidden, kernels::Op::none, d_weight);
+    backend.multiply(logits, kernels::Op::none, a, kernels::Op::none, d_hidden);
     benchmark::DoNotOptimize(d_weight.data());
     benchmark::DoNotOptimize(d_hidden.data());
   });
-}
-
-void BM_CausalHeadForward(benchmark::State& state) {
-  auto& f = Fixture::get();
-  const double s = timed(state, [&] {
-    auto out = f.head.forward(f.hidden);
-    benchmark::DoNotOptimize(out.action.class_scale.data());
-  });
-  ratio(state, s, plain_forward_seconds);
-}
-
-/// Forward plus the OvR probabilities of every class and the argmax decision.
-void BM_CausalHeadForwardDecide(benchmark::State& state) {
-  auto& f = Fixture::get();
-  const double s = timed(state, [&] {
-    auto pred = f.head.predict(f.hidden);
-    benchmark::DoNotOptimize(pred.classes.data());
-  });
-  ratio(state, s, plain_forward_seconds);
+  softmax_step_seconds[key(state)] = s;
 }
 
 /// Forward, loss, analytic gradients of every parameter and of h (no optimiser update).
-void BM_CausalHeadTrainingStep(benchmark::State& state) {
+void BM_causal_training_step(benchmark::State& state) {
   auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
   LossOptions<float> options;
   const double s = timed(state, [&] {
-    auto [loss, grad] = f.head.loss_and_gradient(f.hidden, f.targets, options);
+    auto [loss, grad] = head.loss_and_gradient(f.hidden, f.targets, options);
     benchmark::DoNotOptimize(grad.params.action.class_weight.data());
   });
-  ratio(state, s, plain_step_seconds);
+  x_baseline(state, s, softmax_step_seconds);
 }
 
-/// The same plus the AdamW update of all 137M parameters.
-void BM_CausalHeadTrainingStepAdamW(benchmark::State& state) {
+/// The same plus the AdamW update of all 137M parameters, its state allocated before timing.
+void BM_causal_training_step_adamw(benchmark::State& state) {
   auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
   LossOptions<float> options;
   train::AdamWOptions<float> adam;
   adam.learning_rate = 1e-6f;  // keeps the benchmark's head essentially unchanged
   train::AdamW<HeadParams<float>> optimizer(adam);
+  {
+    auto [loss, grad] = head.loss_and_gradient(f.hidden, f.targets, options);
+    head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });  // warm state
+  }
   const double s = timed(state, [&] {
-    auto [loss, grad] = f.head.loss_and_gradient(f.hidden, f.targets, options);
-    f.head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });
+    auto [loss, grad] = head.loss_and_gradient(f.hidden, f.targets, options);
+    head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });
   });
-  ratio(state, s, plain_step_seconds);
+  x_baseline(state, s, softmax_step_seconds);
 }
 
 }  // namespace
 
-BENCHMARK(BM_PlainHeadForward)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CausalHeadForward)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CausalHeadForwardDecide)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_PlainHeadTrainingStep)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CausalHeadTrainingStep)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_CausalHeadTrainingStepAdamW)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_lm_head)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_forward)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_forward_decide)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_softmax_step)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_training_step)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_training_step_adamw)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -9,6 +9,7 @@
 // runs one iteration anyway).
 
 #include <causalqwen/backbone/qwen2.hpp>
+#include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/io/tensor_store.hpp>
 
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <random>
 #include <vector>
 
 using namespace causalqwen;
@@ -121,25 +123,56 @@ void BM_prompt(benchmark::State& state) {
   state.SetLabel(kind_label(state.range(0)));
 }
 
-// Args: {weight kind (0/1), threads}: 64 tokens one by one (with logits) after a 128-token prompt.
-void BM_decode(benchmark::State& state) {
-  const Qwen2<>& m = model(state.range(0), static_cast<int>(state.range(1)));
+/// The causal head a CausalLM puts on `m` (CausalLM::from_base's construction): identity
+/// abduction, A = the output layer's rows on the backend in the model's format plus a <NUM> row.
+head::CausalHead<float> causal_head(const Qwen2<>& m) {
+  const auto& backend = m.backend();
+  const auto hidden = static_cast<std::size_t>(m.config().hidden_size);
+  auto a = backend.leading_weight_rows(m.output_weight(), m.vocab_size());
+  backend.append_weight_rows(a, RowMatrix<float>(m.output_row(0)));
+  auto small = head::ActionParams<float>::zeros(static_cast<std::size_t>(m.vocab_size()) + 1, hidden);
+  small.value_weight.setConstant(0.01f);
+  return head::CausalHead<float>(head::AbductionNetwork<float>::identity(hidden, hidden, 0.1f, backend),
+                                 head::ActionNetwork<float>(std::move(a), std::move(small), backend),
+                                 Vector<float>::Constant(static_cast<Eigen::Index>(hidden), 0.01f));
+}
+
+/// 64 tokens one by one after a 128-token prompt; `next(hidden)` picks each token.
+template <class Next>
+void decode(benchmark::State& state, const Qwen2<>& m, Next&& next) {
   const std::vector<TokenId> prompt = tokens(128);
   for (auto _ : state) {
     state.PauseTiming();
     auto cache = m.make_cache();
     m.hidden_states(std::span<const TokenId>(prompt), cache);
     state.ResumeTiming();
-    TokenId next = 1;
-    for (int i = 0; i < 64; ++i) {
-      const RowMatrix<float> logits = m.logits(m.hidden_states(std::span<const TokenId>(&next, 1), cache));
-      Eigen::Index best;
-      logits.row(0).maxCoeff(&best);
-      next = static_cast<TokenId>(best);
-    }
+    TokenId token = 1;
+    for (int i = 0; i < 64; ++i) token = next(m.hidden_states(std::span<const TokenId>(&token, 1), cache));
   }
   state.SetItemsProcessed(state.iterations() * 64);
   state.SetLabel(kind_label(state.range(0)));
+}
+
+// Args: {weight kind (0/1), threads}: the base model's greedy decoding (logits, argmax).
+void BM_base_decode(benchmark::State& state) {
+  const Qwen2<>& m = model(state.range(0), static_cast<int>(state.range(1)));
+  decode(state, m, [&](const RowMatrix<float>& hidden) {
+    Eigen::Index best;
+    m.logits(hidden).row(0).maxCoeff(&best);
+    return static_cast<TokenId>(best);
+  });
+}
+
+// Args: {weight kind (0/1), threads}: the causal model's greedy decoding on the same backbone
+// (abduction, action in one pass over A, the argmax decision and its probability).
+void BM_causal_decode(benchmark::State& state) {
+  const Qwen2<>& m = model(state.range(0), static_cast<int>(state.range(1)));
+  const auto head = causal_head(m);
+  std::mt19937_64 rng(0);
+  decode(state, m, [&](const RowMatrix<float>& hidden) {
+    const auto d = head.decide_next(hidden, false, rng);
+    return std::min<TokenId>(d.class_id, static_cast<TokenId>(m.vocab_size() - 1));  // <NUM> fed as a token
+  });
 }
 
 // Baseline: plain Eigen GEMM [128 x 896] x [896 x 4864] (the gate projection of a 128-token prompt).
@@ -204,4 +237,5 @@ BENCHMARK(BM_prompt)
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_decode)->ArgsProduct({{0, 1}, {1, 2}})->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_base_decode)->ArgsProduct({{0, 1}, {1, 2}})->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_causal_decode)->ArgsProduct({{0, 1}, {1, 2}})->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -1,5 +1,6 @@
 # Installs causalqwen into a scratch prefix, then configures, builds and runs a separate project
-# that finds it with find_package(causalqwen) and another that uses add_subdirectory.
+# that finds it with find_package(causalqwen), one that asks for the cauchy component alone, and
+# one that uses add_subdirectory.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -16,7 +17,7 @@ run_step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/lib-build
   -DCMAKE_INSTALL_PREFIX=${prefix})
 run_step(${CMAKE_COMMAND} --install ${WORK_DIR}/lib-build)
 
-foreach(mode find_package add_subdirectory)
+foreach(mode find_package component add_subdirectory)
   run_step(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/${mode}
     -DCMAKE_PREFIX_PATH=${prefix} -DCONSUMER_MODE=${mode} -DCAUSALQWEN_SOURCE_DIR=${SOURCE_DIR})
   run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/${mode})
