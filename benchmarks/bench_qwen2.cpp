@@ -128,8 +128,7 @@ void BM_prompt(benchmark::State& state) {
 head::CausalHead<float> causal_head(const Qwen2<>& m) {
   const auto& backend = m.backend();
   const auto hidden = static_cast<std::size_t>(m.config().hidden_size);
-  auto a = backend.leading_weight_rows(m.output_weight(), m.vocab_size());
-  backend.append_weight_rows(a, RowMatrix<float>(m.output_row(0)));
+  auto a = backend.leading_weight_rows(m.output_weight(), m.vocab_size(), RowMatrix<float>(m.output_row(0)));
   auto small = head::ActionParams<float>::zeros(static_cast<std::size_t>(m.vocab_size()) + 1, hidden);
   small.value_weight.setConstant(0.01f);
   return head::CausalHead<float>(head::AbductionNetwork<float>::identity(hidden, hidden, 0.1f, backend),

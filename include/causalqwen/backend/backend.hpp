@@ -46,7 +46,7 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   { b.upload_weights(views, WeightFormat::as_stored, std::string_view{}) } -> std::same_as<typename B::Weight>;
   { b.upload_weight(host, WeightFormat::dense) } -> std::same_as<typename B::Weight>;
   { b.download_weight(std::move(owned)) } -> std::same_as<RowMatrix<typename B::scalar_type>>;  // dense: no copy
-  { b.leading_weight_rows(w, n) } -> std::same_as<typename B::Weight>;
+  { b.leading_weight_rows(w, n, host) } -> std::same_as<typename B::Weight>;  // first n rows + host rows
   { b.weight_is_bf16(w) } -> std::convertible_to<bool>;
   { b.upload(host) } -> std::same_as<typename B::Matrix>;
   { b.download(cm) } -> std::same_as<RowMatrix<typename B::scalar_type>>;

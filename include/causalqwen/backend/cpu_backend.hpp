@@ -86,7 +86,10 @@ class CpuBackend {
   Weight upload_weight(RowMatrix<T> host, WeightFormat format) const { return Weight::from_host(std::move(host), format); }
   /// The weight's values on the host; a dense weight moves out without a copy.
   RowMatrix<T> download_weight(Weight weight) const { return std::move(weight).into_host(); }
-  Weight leading_weight_rows(const Weight& w, std::int64_t count) const { return w.leading_rows(count); }
+  /// The first `count` rows of `w` followed by `extra`, in w's format, in one allocation.
+  Weight leading_weight_rows(const Weight& w, std::int64_t count, const RowMatrix<T>& extra) const {
+    return w.leading_rows(count, extra);
+  }
   bool weight_is_bf16(const Weight& w) const { return w.is_bf16(); }
   Matrix upload(const RowMatrix<T>& host) const { return host; }
   RowMatrix<T> download(const Matrix& m) const { return m; }

@@ -9,6 +9,7 @@
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/io/dtype.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -77,11 +78,23 @@ class Weight {
     return out;
   }
 
-  /// The first `count` rows, in the same format.
-  Weight leading_rows(std::int64_t count) const {
+  /// The first `count` rows followed by the rows of `extra`, in this weight's format, built in
+  /// one allocation (appending to a vocabulary-sized copy would briefly hold it twice).
+  Weight leading_rows(std::int64_t count, const RowMatrix<T>& extra) const {
     require(count >= 0 && count <= rows_, "weight: ", count, " leading rows of a ", rows_, "-row weight");
-    if (!is_bf16_) return from_dense(dense_.topRows(count));
-    return from_bf16(count, cols_, std::vector<std::uint16_t>(bf16_.begin(), bf16_.begin() + count * cols_));
+    require(extra.rows() == 0 || extra.cols() == cols_, "weight: extra rows of width ", extra.cols(), " for a weight of width ",
+            cols_);
+    if (!is_bf16_) {
+      RowMatrix<T> values(count + extra.rows(), cols_);
+      values.topRows(count) = dense_.topRows(count);
+      values.bottomRows(extra.rows()) = extra;
+      return from_dense(std::move(values));
+    }
+    std::vector<std::uint16_t> bits(static_cast<std::size_t>((count + extra.rows()) * cols_));
+    std::copy(bf16_.begin(), bf16_.begin() + count * cols_, bits.begin());
+    for (std::int64_t i = 0; i < extra.size(); ++i)
+      bits[static_cast<std::size_t>(count * cols_ + i)] = io::float_to_bf16(static_cast<float>(extra.data()[i]));
+    return from_bf16(count + extra.rows(), cols_, std::move(bits));
   }
 
   /// Copies rows [begin, end) converted to T into `out` (resized to fit).

@@ -86,8 +86,7 @@ class CausalLM {
       else backbone.add_token(mean_embedding, mean_output);
     }
     const auto& backend = backbone.backend();
-    auto class_weight = backend.leading_weight_rows(backbone.output_weight(), num);
-    backend.append_weight_rows(class_weight, RowMatrix<T>(mean_output));
+    auto class_weight = backend.leading_weight_rows(backbone.output_weight(), num, RowMatrix<T>(mean_output));
 
     const T entry_rms = T(std::sqrt(squares / (double(num) * double(hidden))));
     std::mt19937_64 rng(init.seed);
