@@ -47,6 +47,13 @@ T open_unit_uniform(Generator& generator) {
   return static_cast<T>(2 * cell(generator) + 1) * std::ldexp(T(1), -digits);
 }
 
+/// One standard Cauchy draw from a bit generator: the library's single way to turn random bits
+/// into Cauchy noise.
+template <Real T, std::uniform_random_bit_generator Generator>
+T standard_cauchy(Generator& generator) {
+  return standard_cauchy_from_uniform(open_unit_uniform<T>(generator));
+}
+
 template <Real T>
 ReparameterizedSample<T> sample(const Cauchy<T>& law, T eps) {
   const T standard = standard_cauchy_from_uniform(eps);
