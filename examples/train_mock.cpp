@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     std::printf("  %-26s %10.4f %12.4f\n", "<NUM> F1", m.num_f1, truth.num_f1);
     std::printf("  %-26s %10.4f %12.4f\n", "<NUM> median abs. error", m.value_median_ae, truth.value_median_ae);
     std::printf("  %-26s %10.4f %12.4f\n", "<NUM> mean abs. error", m.value_mae, truth.value_mae);
-    std::printf("  %-26s %10.4f %12.4f\n", "95% interval coverage", m.coverage95, truth.coverage95);
+    std::printf("  %-26s %10.4f %12.4f\n", "95% interval coverage", m.coverage_at(0.95), truth.coverage_at(0.95));
     std::printf("  %-26s %10.4f %12.4f\n", "ECE of the decision", m.ece, truth.ece);
 
     const auto ungated = train_once(s, train_set, test_set, 1.0f, "");

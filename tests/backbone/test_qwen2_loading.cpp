@@ -112,6 +112,33 @@ TEST_CASE("config errors name config.json and the field") {
   CHECK(error_of([&] { (void)load_qwen2_config(dir / "absent.json"); }).find("absent.json") != std::string::npos);
 }
 
+TEST_CASE("config sizes are bounded: heads x head_dim cannot overflow") {
+  // heads x head_dim was multiplied unchecked (signed overflow) and the message showed a wrapped size.
+  json config = golden_config();
+  config["num_attention_heads"] = std::int64_t{1} << 40;
+  config["num_key_value_heads"] = std::int64_t{1} << 40;
+  config["head_dim"] = std::int64_t{1} << 40;
+  CHECK(config_error(config).find("dir/config.json: field 'num_attention_heads'") != std::string::npos);
+  json wide = golden_config();
+  wide["num_attention_heads"] = 4096;
+  wide["num_key_value_heads"] = 4096;
+  wide["head_dim"] = 4096;
+  CHECK(config_error(wide).find("x head_dim (4096) exceeds") != std::string::npos);
+  json huge_vocab = golden_config();
+  huge_vocab["vocab_size"] = std::uint64_t{1} << 63;
+  CHECK(config_error(huge_vocab).find("'vocab_size'") != std::string::npos);
+}
+
+TEST_CASE("a directory given as config.json or as the checkpoint index is reported as a directory") {
+  const fs::path dir = scratch("directory_inputs");
+  fs::create_directories(dir / "config.json");
+  CHECK(error_of([&] { (void)load_qwen2_config(dir / "config.json"); })
+            .find((dir / "config.json").string() + ": is a directory") != std::string::npos);
+  fs::create_directories(dir / "model.safetensors.index.json");
+  CHECK(error_of([&] { causalqwen::io::Checkpoint checkpoint(dir); })
+            .find((dir / "model.safetensors.index.json").string() + ": is a directory") != std::string::npos);
+}
+
 TEST_CASE("checkpoint errors name the checkpoint and the tensor") {
   const Qwen2Config c = tiny::config(4, 2, false);
   SUBCASE("missing tensor") {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <random>
 #include <vector>
@@ -65,6 +66,29 @@ TEST_CASE_TEMPLATE("draws from a generator lie strictly inside (0, 1) and follow
   double ks = 0;
   for (int i = 0; i < n; ++i) ks = std::max({ks, probabilities[i] - double(i) / n, double(i + 1) / n - probabilities[i]});
   CHECK(ks < 1.95 / std::sqrt(double(n)));
+}
+
+namespace {
+/// A bit generator stuck at one output, to reach the extreme draws of open_unit_uniform.
+struct ConstantBits {
+  using result_type = std::uint64_t;
+  result_type bits;
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~result_type{0}; }
+  result_type operator()() { return bits; }
+};
+}  // namespace
+
+TEST_CASE_TEMPLATE("the extreme draws of open_unit_uniform stay strictly inside (0, 1)", T, float, double) {
+  // (k + 1/2) 2^-digits rounded to 1 in float for the largest k: sample() threw once in ~2^24 draws.
+  ConstantBits top{ConstantBits::max()}, bottom{0};
+  const T high = causalqwen::open_unit_uniform<T>(top);
+  const T low = causalqwen::open_unit_uniform<T>(bottom);
+  CHECK(high < T(1));
+  CHECK(low > T(0));
+  CHECK(T(1) - high == low);  // the draws are symmetric around 1/2
+  CHECK(std::isfinite(sample(Cauchy<T>(0, 1), top).value));
+  CHECK(std::isfinite(sample(Cauchy<T>(0, 1), bottom).value));
 }
 
 TEST_CASE_TEMPLATE("vector and batched sampling", T, float, double) {

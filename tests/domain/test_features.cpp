@@ -129,3 +129,27 @@ TEST_CASE("wrong shape, dtype, truncated, padded and malformed .npy files are er
   CHECK_THROWS_WITH_AS(load_features<double>(scratch / "nan.npy"), doctest::Contains("(2, 1) is not finite"),
                        causalqwen::error);
 }
+
+TEST_CASE("hostile .npy headers end in an error naming the file, in bounded time and stack") {
+  // std::regex recursed once per repetition: these 30-40 KB headers overflowed the stack (SIGSEGV).
+  std::string many = "{'descr': '<f8', 'fortran_order': False, 'shape': (";
+  for (int i = 0; i < 15000; ++i) many += "1,";
+  many += "), }";
+  CHECK_THROWS_WITH_AS(load_features<double>(write_bytes("rank.npy", npy(many, std::string(8, '\0')))),
+                       doctest::Contains("rank.npy"), causalqwen::error);
+  const std::string digits = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::string(30000, '7') + ", 1), }";
+  CHECK_THROWS_WITH_AS(load_features<double>(write_bytes("digits.npy", npy(digits, std::string(8, '\0')))),
+                       doctest::Contains("digits.npy"), causalqwen::error);
+  // extents whose product overflows 64 bits, and a shape larger than the file
+  for (const char* dict : {"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+                           "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 3), }"}) {
+    INFO(dict);
+    CHECK_THROWS_WITH_AS(load_features<double>(write_bytes("big.npy", npy(dict, std::string(24, '\0')))),
+                         doctest::Contains("big.npy"), causalqwen::error);
+  }
+}
+
+TEST_CASE("a directory given as the features file is reported as a directory, with its path") {
+  const std::string want = scratch.string() + ": is a directory";
+  CHECK_THROWS_WITH_AS(load_features<double>(scratch), doctest::Contains(want.c_str()), causalqwen::error);
+}

@@ -199,3 +199,20 @@ TEST_CASE("softplus link: exact KL reported, no certified bound, and the reason 
                                                     gaussian(5, h + 1, 1.0, rng)),
                   causalqwen::error);
 }
+
+TEST_CASE("exp link: a delta that shrinks a scale by e^-40 is certified with its exact KL, not a violation") {
+  const int h = 2, d = 1;
+  head::AbductionParams<double> base{RowMatrix<double>::Zero(d, h), Vector<double>::Zero(d),
+                                     RowMatrix<double>::Zero(d, h), Vector<double>::Zero(d)};
+  auto shrink = base;
+  shrink.scale_bias(0) = -40.0;  // raw log-scale displacement -40: g_j / g0 = 4e-18, below the rounding unit
+  std::vector<KnowledgeDelta<double>> deltas{make_delta<head::ExpLink>(std::string("tiny"), base, shrink, 0.0, 0.0, 0.0)};
+  Vector<double> alpha(1);
+  alpha << 0.5;
+  const auto report = fusion_report<head::ExpLink>(base, std::span<const KnowledgeDelta<double>>(deltas), alpha,
+                                                   RowMatrix<double>::Zero(2, h));
+  CHECK(report.summary.violations == 0);
+  CHECK(report.summary.with_exact_kl == 2);
+  // KL between Cauchy(0, 1) and Cauchy(0, e^-20): 2 log cosh(10) = 18.6137...
+  CHECK(report.positions[0].exact_kl.value() == doctest::Approx(2 * std::log(std::cosh(10.0))).epsilon(1e-13));
+}

@@ -1,4 +1,5 @@
 // Metrics and the loss on small hand-computed cases; bad targets and options.
+#include <causalqwen/cauchy/sampling.hpp>
 #include <causalqwen/head/loss.hpp>
 #include <causalqwen/head/metrics.hpp>
 
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <random>
 
 using namespace causalqwen;
 using namespace causalqwen::head;
@@ -38,11 +40,18 @@ TEST_CASE("metrics on a hand-computed batch (3 classes, <NUM> = 2, one ignored p
   CHECK(m.value_mse == doctest::Approx(2.125));
   CHECK(m.value_mae == doctest::Approx(1.25));
   CHECK(m.value_median_ae == doctest::Approx(1.25));
-  // 0.5 <= 6.3138 * 0.1 is covered, 2.0 > 6.3138 * 0.2 is not.
-  CHECK(m.coverage95 == doctest::Approx(0.5));
+  // 95 %: 0.5 <= 12.706 * 0.1 is covered, 2.0 > 12.706 * 0.2 = 2.54... is covered too;
+  // 90 %: 2.0 > 6.3138 * 0.2; 50 %: 0.5 > 1 * 0.1.
+  CHECK(m.coverage_at(0.95) == doctest::Approx(1.0));
+  CHECK(m.coverage_at(0.9) == doctest::Approx(0.5));
+  CHECK(m.coverage_at(0.5) == doctest::Approx(0.0));
+  CHECK_THROWS_AS(m.coverage_at(0.8), causalqwen::error);
   // one position per bin: |1-0.9|, |0-0.6|, |1-0.8|, |1-0.3|
   CHECK(m.ece == doctest::Approx((0.1 + 0.6 + 0.2 + 0.7) / 4.0));
-  CHECK(kCauchy95HalfWidth<double> == doctest::Approx(6.313751514675));
+  // tan(0.475 pi), tan(0.45 pi), tan(0.25 pi)
+  CHECK(central_interval_half_width(0.95) == doctest::Approx(12.706204736174707).epsilon(1e-14));
+  CHECK(central_interval_half_width(0.9) == doctest::Approx(6.313751514675043).epsilon(1e-14));
+  CHECK(central_interval_half_width(0.5) == doctest::Approx(1.0).epsilon(1e-15));
 }
 
 TEST_CASE("metrics: undefined averages are NaN; bad input is an error") {
@@ -52,13 +61,36 @@ TEST_CASE("metrics: undefined averages are NaN; bad input is an error") {
   const Vector<double> c = Vector<double>::Constant(2, 0.5), z = Vector<double>::Zero(2);
   const auto m = evaluate({0, 0}, c, z, z, t, 3);
   CHECK(std::isnan(m.value_mse));
-  CHECK(std::isnan(m.coverage95));
+  CHECK(std::isnan(m.coverage_at(0.95)));
   CHECK(m.num_f1 == 0.0);
   CHECK(m.accuracy == 0.5);
   CHECK_THROWS_AS(evaluate({0, 3}, c, z, z, t, 3), causalqwen::error);
   CHECK_THROWS_AS(evaluate({0}, c, z, z, t, 3), causalqwen::error);
   const Vector<double> bad = Vector<double>::Constant(2, 1.5);
   CHECK_THROWS_AS(evaluate({0, 0}, bad, z, z, t, 3), causalqwen::error);
+}
+
+TEST_CASE("coverage on values drawn from the predicted law comes out at the level (within 3 binomial sigma)") {
+  const std::size_t n = 40000;
+  std::mt19937_64 rng(2024);
+  std::uniform_real_distribution<double> loc_of(-5, 5), log_scale_of(-3, 3);
+  Targets<double> t;
+  t.classes.assign(n, 2);
+  t.values = Vector<double>(static_cast<Eigen::Index>(n));
+  Vector<double> loc(t.values.size()), scale(t.values.size());
+  for (Eigen::Index i = 0; i < t.values.size(); ++i) {
+    loc(i) = loc_of(rng);
+    scale(i) = std::exp(log_scale_of(rng));
+    t.values(i) = sample(Cauchy<double>(loc(i), scale(i)), rng).value;
+  }
+  const Vector<double> confidence = Vector<double>::Constant(t.values.size(), 0.5);
+  const auto m = evaluate(std::vector<std::int32_t>(n, 2), confidence, loc, scale,
+                          t, 3);
+  for (const double level : {0.5, 0.9, 0.95}) {
+    const double sigma = std::sqrt(level * (1 - level) / double(n));
+    CAPTURE(level);
+    CHECK(std::abs(m.coverage_at(level) - level) <= 3 * sigma);
+  }
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // OvR probabilities at extreme arguments, decisions, and the inference modes' formulas.
 #include "fixtures.hpp"
 
+#include <causalqwen/cauchy/sampling.hpp>
 #include <causalqwen/head/inference.hpp>
 #include <causalqwen/head/ovr.hpp>
 
@@ -100,4 +101,24 @@ TEST_CASE("standard mode default, point modes decide by margin and have no loss"
   std::mt19937_64 r(1);
   CHECK(head.predict(h, &r).classes.size() == 10);
   CHECK_THROWS_AS(head.set_noise_settings({InferenceMode::standard, std::nan("")}), causalqwen::error);
+}
+
+TEST_CASE_TEMPLATE("the random modes draw with the library's sampler (cauchy/sampling.hpp)", T, float, double) {
+  Latent<T> u{RowMatrix<T>::Zero(3, 4), RowMatrix<T>::Ones(3, 4)};
+  const Vector<T> b = Vector<T>::Ones(4);
+  std::mt19937_64 rng(21), replay(21);
+  const auto drawn = perturb(u, b, {InferenceMode::sampling, T(1)}, &rng);
+  for (Eigen::Index i = 0; i < drawn.draws.size(); ++i)
+    CHECK(drawn.draws.data()[i] == sample(Cauchy<T>(0, 1), replay).d_scale);
+  // The smallest uniform draw is the far lower tail: a naive tan(pi (0 - 1/2)) is a huge value of
+  // either sign (in float, pi/2 rounds up and the tangent is +2e7).
+  struct ZeroBits {
+    using result_type = std::uint64_t;
+    static constexpr result_type min() { return 0; }
+    static constexpr result_type max() { return ~result_type{0}; }
+    result_type operator()() { return 0; }
+  } zero;
+  const auto low = perturb(u, b, {InferenceMode::causal_sample, T(1)}, &zero);
+  CHECK((low.draws.array() < T(0)).all());
+  CHECK(low.draws.allFinite());
 }

@@ -325,3 +325,36 @@ TEST_CASE("strict loading: each malformed field is named in the error") {
   write_file_atomically(file, small_tokenizer_json().dump());
   CHECK(Tokenizer::from_file(file).source() == file.string());
 }
+
+TEST_CASE("a huge token id is refused by name, without allocating tables up to it") {
+  // The tables were resized to id + 1: 1e8 took 6.3 GB and 46 s, 2e9 ended in a bare bad_alloc.
+  for (const std::int64_t id : {std::int64_t(100000000), std::int64_t(2000000000)}) {
+    INFO(id);
+    json vocab_id = small_tokenizer_json();
+    vocab_id["model"]["vocab"]["zzz"] = id;
+    CHECK_THROWS_WITH_AS(Tokenizer::from_json(vocab_id.dump(), "huge.json"),
+                         doctest::Contains("huge.json: model.vocab[\"zzz\"]: id"), error);
+    json added_id = small_tokenizer_json();
+    added_id["added_tokens"][2]["id"] = id;
+    CHECK_THROWS_WITH_AS(Tokenizer::from_json(added_id.dump(), "huge.json"),
+                         doctest::Contains("huge.json: added_tokens[2] (\"<tool>\"): id"), error);
+  }
+}
+
+TEST_CASE("a directory given as tokenizer.json is reported as a directory, with its path") {
+  const std::string dir = CAUSALQWEN_TEST_SCRATCH_DIR;
+  const std::string want = dir + ": is a directory";
+  CHECK_THROWS_WITH_AS(Tokenizer::from_file(dir), doctest::Contains(want.c_str()), error);
+}
+
+TEST_CASE("a String split pattern is a literal even when it contains \\E") {
+  // Quoted as \Q...\E, the literal a\E.b turned back into the regex a.b after its \E.
+  json j = small_tokenizer_json();
+  j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = json{{"String", "a\\E.b"}};
+  const Tokenizer t = Tokenizer::from_json(j.dump(), "literal.json");
+  CHECK(pieces(t.pretokenizer(), "zaxbz") == std::vector<std::string>{"zaxbz"});
+  CHECK(pieces(t.pretokenizer(), "xa\\E.by") == std::vector<std::string>{"x", "a\\E.b", "y"});
+  j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = json{{"String", "(*+?[$^|{\\"}};
+  const Tokenizer meta = Tokenizer::from_json(j.dump(), "literal.json");
+  CHECK(pieces(meta.pretokenizer(), "x(*+?[$^|{\\y") == std::vector<std::string>{"x", "(*+?[$^|{\\", "y"});
+}

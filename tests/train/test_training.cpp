@@ -1,6 +1,7 @@
 // Mock mode end to end: synthetic data from a known causal head, training from random init,
 // AdamW (clipping, frozen layers), determinism, the CSV log, and the mock backbone.
 #include <causalqwen/backbone/mock_backbone.hpp>
+#include <causalqwen/cauchy/sampling.hpp>
 #include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/head/metrics.hpp>
 #include <causalqwen/train/adamw.hpp>
@@ -55,38 +56,71 @@ TEST_CASE("synthetic data: shapes, <NUM> share, determinism") {
   CHECK_THROWS_AS(SyntheticTask<float>{bad}, causalqwen::error);
 }
 
-TEST_CASE("training from random init approaches the ground truth (H = 64, D = 16, K = 50)") {
-  const SyntheticTask<float> task(task_config());
-  const auto train_set = task.sample(6000, 11);
-  const auto held_out = task.sample(4000, 12);
-  const auto truth = evaluate_on(task.ground_truth(), held_out);
+TEST_CASE("synthetic individuals are drawn with the library's sampler (cauchy/sampling.hpp)") {
+  // One latent coordinate and value = w u + b: the drawn individual u is recoverable from the target
+  // (to rounding: -march=native may contract loc + scale * e into an FMA on one side only).
+  SyntheticConfig<double> c;
+  c.hidden = 3;
+  c.latent = 1;
+  c.classes = 3;
+  c.num_share = 0.3;
+  const SyntheticTask<double> task(c);
+  std::mt19937_64 normal_rng(4);
+  std::normal_distribution<double> normal(0, 1);
+  RowMatrix<double> hidden(50, 3);
+  for (Eigen::Index i = 0; i < hidden.size(); ++i) hidden.data()[i] = normal(normal_rng);
+  const auto data = task.label(hidden, 17);
+  const auto latent = task.ground_truth().abduction().forward(hidden);
+  const auto& action = task.ground_truth().action().params();
+  std::mt19937_64 replay(17);
+  for (Eigen::Index i = 0; i < hidden.rows(); ++i) {
+    const double u = sample(Cauchy<double>(latent.loc(i, 0), latent.scale(i, 0)), replay).value;
+    CHECK(data.targets.values(i) == doctest::Approx(u * action.value_weight(0) + action.value_bias(0)).epsilon(1e-15));
+  }
+}
 
-  std::mt19937_64 rng(3);
-  auto model = CausalHead<float>::random(64, 16, 51, rng);
-  const auto before = evaluate_on(model, held_out);
-  TrainerOptions<float> options;
-  options.epochs = 16;
-  options.batch_size = 128;
-  options.optimizer.learning_rate = 0.01f;
-  options.seed = 5;
-  options.csv_log = std::filesystem::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "train.csv";
-  const auto report = fit(model, train_set, options);
-  const auto after = evaluate_on(model, held_out);
-  MESSAGE("ground truth: accuracy ", truth.accuracy, ", <NUM> median AE ", truth.value_median_ae,
-          "; trained: accuracy ", after.accuracy, ", <NUM> median AE ", after.value_median_ae, " (", report.steps,
-          " steps, ", report.seconds, " s)");
-  CHECK(after.accuracy >= 0.9 * truth.accuracy);
-  CHECK(after.value_median_ae <= 1.5 * truth.value_median_ae);
-  CHECK(after.accuracy > 3 * before.accuracy);
-  CHECK(report.log.back().loss < report.log.front().loss);
+TEST_CASE("training from random init approaches the ground truth (H = 64, D = 16, K = 50), over 5 seeds") {
+  // Each seed draws another ground truth, data set, initialisation and batch order. On these seeds
+  // the trained head reaches 0.86-1.03x the ground truth's held-out accuracy and 1.03-1.21x its
+  // <NUM> median absolute error (seed 1 is the old single-seed test, the best case; 4, 42 and 77 sit
+  // below 0.9x). The accuracy ratio of one run varies by ~0.02 (binomial, 4000 held-out positions,
+  // accuracy ~0.35), so 0.8x is ~3 sigma under the worst seed, and 1.5x keeps the error bar of the
+  // single-seed test; a head that does not learn stays near its random-init accuracy (< 1/3 of it).
+  for (const std::uint64_t seed : {1, 4, 5, 42, 77}) {
+    CAPTURE(seed);
+    SyntheticConfig<float> config = task_config();
+    config.seed = seed;
+    const SyntheticTask<float> task(config);
+    const auto train_set = task.sample(6000, seed + 10);
+    const auto held_out = task.sample(4000, seed + 11);
+    const auto truth = evaluate_on(task.ground_truth(), held_out);
 
-  std::ifstream csv(options.csv_log);
-  std::string line;
-  std::getline(csv, line);
-  CHECK(line == "step,epoch,loss,classification,regression,accuracy,gradient_norm,seconds");
-  std::size_t rows = 0;
-  while (std::getline(csv, line)) ++rows;
-  CHECK(rows == report.steps);
+    std::mt19937_64 rng(seed + 2);
+    auto model = CausalHead<float>::random(64, 16, 51, rng);
+    const auto before = evaluate_on(model, held_out);
+    TrainerOptions<float> options;
+    options.epochs = 16;
+    options.batch_size = 128;
+    options.optimizer.learning_rate = 0.01f;
+    options.seed = seed + 4;
+    options.csv_log = std::filesystem::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "train.csv";
+    const auto report = fit(model, train_set, options);
+    const auto after = evaluate_on(model, held_out);
+    MESSAGE("seed ", seed, ": accuracy ", after.accuracy / truth.accuracy, "x ground truth (", after.accuracy,
+            "), <NUM> median AE ", after.value_median_ae / truth.value_median_ae, "x (", after.value_median_ae, ")");
+    CHECK(after.accuracy >= 0.8 * truth.accuracy);
+    CHECK(after.value_median_ae <= 1.5 * truth.value_median_ae);
+    CHECK(after.accuracy > 3 * before.accuracy);
+    CHECK(report.log.back().loss < report.log.front().loss);
+
+    std::ifstream csv(options.csv_log);
+    std::string line;
+    std::getline(csv, line);
+    CHECK(line == "step,epoch,loss,classification,regression,accuracy,gradient_norm,seconds");
+    std::size_t rows = 0;
+    while (std::getline(csv, line)) ++rows;
+    CHECK(rows == report.steps);
+  }
 }
 
 TEST_CASE("training is deterministic for a seed") {

@@ -5,11 +5,14 @@
 // activation) is refused instead of silently computing something else.
 
 #include <causalqwen/core/error.hpp>
-#include <causalqwen/io/checkpoint.hpp>
+#include <causalqwen/core/checked.hpp>
+#include <causalqwen/io/file.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <limits>
+#include <utility>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -49,9 +52,13 @@ class ConfigFields {
     if (!has(field)) bad(field, "is missing");
     return json_.at(std::string(field));
   }
-  std::int64_t positive_integer(std::string_view field) const {
+  /// An integer in [1, max]: every size is bounded so that the products the model forms from
+  /// them (heads x head_dim, vocab x hidden) fit in 64 bits.
+  std::int64_t positive_integer(std::string_view field, std::int64_t max) const {
     const auto& value = at(field);
-    if (!value.is_number_integer() || value.get<std::int64_t>() <= 0) bad(field, "must be a positive integer, got ", value.dump());
+    if (!value.is_number_integer() || value.get<std::int64_t>() <= 0 || (value.is_number_unsigned() &&
+        value.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) || value.get<std::int64_t>() > max)
+      bad(field, "must be a positive integer <= ", max, ", got ", value.dump());
     return value.get<std::int64_t>();
   }
   double positive_number(std::string_view field) const {
@@ -96,15 +103,18 @@ inline Qwen2Config parse_qwen2_config(const nlohmann::json& json, std::string so
     fields.bad("use_sliding_window", "is true; sliding-window attention is not supported");
 
   Qwen2Config config;
-  config.vocab_size = fields.positive_integer("vocab_size");
-  config.hidden_size = fields.positive_integer("hidden_size");
-  config.intermediate_size = fields.positive_integer("intermediate_size");
-  config.num_hidden_layers = fields.positive_integer("num_hidden_layers");
-  config.num_attention_heads = fields.positive_integer("num_attention_heads");
-  config.num_key_value_heads =
-      fields.has("num_key_value_heads") ? fields.positive_integer("num_key_value_heads") : config.num_attention_heads;
+  constexpr std::int64_t max_width = std::int64_t{1} << 20;  // hidden, intermediate, q and kv sizes
+  constexpr std::int64_t max_count = std::int64_t{1} << 16;  // layers, heads, head_dim
+  config.vocab_size = fields.positive_integer("vocab_size", std::numeric_limits<std::int32_t>::max());
+  config.hidden_size = fields.positive_integer("hidden_size", max_width);
+  config.intermediate_size = fields.positive_integer("intermediate_size", max_width);
+  config.num_hidden_layers = fields.positive_integer("num_hidden_layers", max_count);
+  config.num_attention_heads = fields.positive_integer("num_attention_heads", max_count);
+  config.num_key_value_heads = fields.has("num_key_value_heads")
+                                   ? fields.positive_integer("num_key_value_heads", max_count)
+                                   : config.num_attention_heads;
   if (fields.has("head_dim")) {
-    config.head_dim = fields.positive_integer("head_dim");
+    config.head_dim = fields.positive_integer("head_dim", max_count);
   } else {
     if (config.hidden_size % config.num_attention_heads != 0)
       fields.bad("num_attention_heads", "(", config.num_attention_heads, ") does not divide hidden_size (",
@@ -115,7 +125,14 @@ inline Qwen2Config parse_qwen2_config(const nlohmann::json& json, std::string so
   if (config.num_attention_heads % config.num_key_value_heads != 0)
     fields.bad("num_key_value_heads", "(", config.num_key_value_heads, ") must divide num_attention_heads (",
                config.num_attention_heads, ")");
-  config.max_position_embeddings = fields.positive_integer("max_position_embeddings");
+  // Both factors are below 2^16, so the products are exact; they must still be plausible widths.
+  for (const auto& [field, heads] : {std::pair<const char*, std::int64_t>{"num_attention_heads", config.num_attention_heads},
+                                     {"num_key_value_heads", config.num_key_value_heads}}) {
+    const auto size = checked_multiply(static_cast<std::uint64_t>(heads), static_cast<std::uint64_t>(config.head_dim));
+    if (!size || *size > static_cast<std::uint64_t>(max_width))
+      fields.bad(field, "(", heads, ") x head_dim (", config.head_dim, ") exceeds ", max_width);
+  }
+  config.max_position_embeddings = fields.positive_integer("max_position_embeddings", std::numeric_limits<std::int32_t>::max());
   config.rope_theta = fields.positive_number("rope_theta");
   config.rms_norm_eps = fields.positive_number("rms_norm_eps");
   config.tie_word_embeddings = fields.boolean("tie_word_embeddings", false);
@@ -126,7 +143,7 @@ inline Qwen2Config parse_qwen2_config(const nlohmann::json& json, std::string so
 inline Qwen2Config load_qwen2_config(const std::filesystem::path& file) {
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(io::read_text_file(file));
+    json = nlohmann::json::parse(io::read_file(file, "model config"));
   } catch (const nlohmann::json::exception& e) {
     fail(file.string(), ": not valid JSON: ", e.what());
   }

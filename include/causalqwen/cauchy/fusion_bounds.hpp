@@ -305,6 +305,18 @@ struct FusionInputs {
   std::vector<const T*> domain_scale;
 };
 
+/// log(g / g0) for positive g, g0 with full relative accuracy everywhere: log1p of the exact
+/// difference near 1 (Sterbenz), the log of the correctly rounded ratio elsewhere, and a
+/// difference of logs when the ratio leaves the range. log1p(dg / g0) alone returns -inf once
+/// g / g0 is below the rounding unit, although the log-scale displacement is a modest number.
+template <Real T>
+T log_scale_displacement(T g, T g0) {
+  const T ratio = g / g0;
+  if (ratio >= T(0.5) && ratio <= 2) return std::log1p((g - g0) / g0);
+  if (std::isfinite(ratio) && ratio >= std::numeric_limits<T>::min()) return std::log(ratio);
+  return std::log(g) - std::log(g0);
+}
+
 /// 2 log cosh(s/2), the KL between two laws with the same location and log-scale ratio s.
 template <Real T>
 T log_scale_kl(T s) {
@@ -329,8 +341,8 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleLink link, const Fusi
     for (Eigen::Index k = 0; k < alpha.size(); ++k) {
       const std::size_t kk = static_cast<std::size_t>(k);
       dmu += alpha(k) * (in.domain_loc[kk][i] - mu0);
-      const T dg = in.domain_scale[kk][i] - g0;
-      dcoord += alpha(k) * (link == ScaleLink::identity ? dg : std::log1p(dg / g0));
+      const T gk = in.domain_scale[kk][i];
+      dcoord += alpha(k) * (link == ScaleLink::identity ? gk - g0 : log_scale_displacement(gk, g0));
     }
     const T g = link == ScaleLink::identity ? g0 + dcoord : g0 * std::exp(dcoord);
     if (link == ScaleLink::identity && !(g > 0))

@@ -37,13 +37,21 @@ T standard_cauchy_from_uniform(T eps) {
   return detail::standard_quantile(eps);
 }
 
-/// A uniform draw strictly inside (0, 1): (k + 1/2) / 2^digits for a uniform integer k, so that
-/// neither 0 nor 1 (where the tangent is infinite) can occur.
+/// A uniform draw strictly inside (0, 1): (2k + 1) / 2^digits for a uniform integer k < 2^(digits-1),
+/// the midpoints of 2^(digits-1) equal cells. 2k + 1 < 2^digits is exact in T, so neither 0 nor 1
+/// (where the tangent is infinite) can occur; (k + 1/2) 2^-digits with k < 2^digits rounds to 1.
 template <Real T, std::uniform_random_bit_generator Generator>
 T open_unit_uniform(Generator& generator) {
   constexpr int digits = std::numeric_limits<T>::digits;
-  std::uniform_int_distribution<std::uint64_t> bits(0, (std::uint64_t{1} << digits) - 1);
-  return (static_cast<T>(bits(generator)) + T(0.5)) * std::ldexp(T(1), -digits);
+  std::uniform_int_distribution<std::uint64_t> cell(0, (std::uint64_t{1} << (digits - 1)) - 1);
+  return static_cast<T>(2 * cell(generator) + 1) * std::ldexp(T(1), -digits);
+}
+
+/// One standard Cauchy draw from a bit generator: the library's single way to turn random bits
+/// into Cauchy noise.
+template <Real T, std::uniform_random_bit_generator Generator>
+T standard_cauchy(Generator& generator) {
+  return standard_cauchy_from_uniform(open_unit_uniform<T>(generator));
 }
 
 template <Real T>

@@ -10,12 +10,14 @@
 //   sampling        loc' = loc_U + T |b_noise| * e        scale' = scale_U      (noise as a random shift)
 //   causal_sample   loc' = loc_U + scale_U * e            scale' = 0            (one individual u ~ P(U|x))
 //
-// with e = tan(pi (eps - 1/2)), eps ~ U(0, 1) per entry from the caller's generator (e is standard
+// with e = tan(pi (eps - 1/2)), eps ~ U(0, 1) per entry from the caller's generator, drawn by
+// cauchy/sampling.hpp (eps strictly inside (0, 1), tangent at the nearer tail) (e is standard
 // Cauchy). Closure makes "add independent Cauchy noise" a sum of scales, so standard is exact.
 // Decisions in every mode: the class argmax_k P(S_k > C_k) and the value loc_Y. With scale' = 0,
 // P_k is the step 1[loc_S_k > C_k]; the decision then takes argmax_k (loc_S_k - C_k), the limit of
 // a vanishing common scale, so ties among the classes that fire are broken by their margin.
 
+#include <causalqwen/cauchy/sampling.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
@@ -23,7 +25,6 @@
 
 #include <array>
 #include <cmath>
-#include <numbers>
 #include <random>
 #include <string>
 #include <string_view>
@@ -96,10 +97,8 @@ PerturbedLatent<T> perturb(const Latent<T>& u, const Vector<T>& b_noise, const N
   const T t = settings.temperature;
   PerturbedLatent<T> out{u, {}};
   if (is_random(settings.mode)) {
-    std::uniform_real_distribution<T> uniform(0, 1);
     out.draws.resize(u.loc.rows(), u.loc.cols());
-    for (Eigen::Index i = 0; i < out.draws.size(); ++i)
-      out.draws.data()[i] = std::tan(std::numbers::pi_v<T> * (uniform(*rng) - T(0.5)));
+    for (Eigen::Index i = 0; i < out.draws.size(); ++i) out.draws.data()[i] = standard_cauchy<T>(*rng);
   }
   const auto noise_scale = (t * b_noise.cwiseAbs()).transpose();
   switch (settings.mode) {

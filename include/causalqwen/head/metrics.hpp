@@ -5,8 +5,8 @@
 //   MSE / MAE / median absolute error of loc_Y on positions whose target is <NUM>;
 //   expected calibration error of the chosen decision: positions binned by their confidence
 //   P_chosen into `bins` equal-width bins of [0, 1], ECE = sum_b (n_b / n) |accuracy_b - mean P_b|;
-//   coverage: share of <NUM> targets inside the central 95 % Cauchy interval
-//   loc_Y +- tan(0.45 pi) scale_Y.
+//   coverage at level q (q in kCoverageLevels = 0.5, 0.9, 0.95): share of <NUM> targets inside the
+//   central interval of the predicted law holding probability q, loc_Y +- tan(q pi / 2) scale_Y.
 // A metric with nothing to average over (no <NUM> target, no position) is NaN, not 0.
 
 #include <causalqwen/core/error.hpp>
@@ -15,6 +15,7 @@
 #include <causalqwen/head/targets.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,9 @@
 #include <vector>
 
 namespace causalqwen::head {
+
+/// The levels of the central intervals whose coverage evaluate() reports.
+inline constexpr std::array<double, 3> kCoverageLevels{0.5, 0.9, 0.95};
 
 struct Metrics {
   std::size_t positions = 0;      ///< non-ignored positions
@@ -38,12 +42,25 @@ struct Metrics {
   double value_mae = 0;
   double value_median_ae = 0;
   double ece = 0;
-  double coverage95 = 0;
+  std::array<double, kCoverageLevels.size()> coverage{};  ///< coverage at kCoverageLevels[i]
+
+  /// Coverage of the central interval at `level`, one of kCoverageLevels.
+  double coverage_at(double level) const;
 };
 
-/// Half-width of the central 95 % interval of Cauchy(0, 1): tan(0.45 pi) = 6.3138.
+inline double Metrics::coverage_at(double level) const {
+  for (std::size_t i = 0; i < kCoverageLevels.size(); ++i)
+    if (kCoverageLevels[i] == level) return coverage[i];
+  fail("Metrics::coverage_at: no coverage at level ", level, " (available: 0.5, 0.9, 0.95)");
+}
+
+/// Half-width of the central interval of Cauchy(0, 1) holding probability `level` in (0, 1):
+/// tan(level pi / 2), evaluated as 1 / tan((1 - level) pi / 2) so that levels near 1 keep their digits.
 template <Real T>
-inline const T kCauchy95HalfWidth = std::tan(T(0.45) * std::numbers::pi_v<T>);
+T central_interval_half_width(T level) {
+  require(level > 0 && level < 1, "central_interval_half_width: level must lie in (0, 1), got ", level);
+  return T(1) / std::tan((T(1) - level) * std::numbers::pi_v<T> / 2);
+}
 
 namespace detail {
 struct PrecisionRecall {
@@ -76,7 +93,9 @@ Metrics evaluate(const std::vector<std::int32_t>& predicted, const Vector<T>& co
   std::vector<double> abs_errors;
   Metrics m;
   double squared_error = 0;
-  std::size_t covered = 0;
+  std::array<std::size_t, kCoverageLevels.size()> covered{};
+  std::array<T, kCoverageLevels.size()> half_width{};
+  for (std::size_t l = 0; l < kCoverageLevels.size(); ++l) half_width[l] = central_interval_half_width(T(kCoverageLevels[l]));
   for (std::size_t i = 0; i < n; ++i) {
     if (targets.ignored(i)) continue;
     const auto idx = static_cast<Eigen::Index>(i);
@@ -99,7 +118,8 @@ Metrics evaluate(const std::vector<std::int32_t>& predicted, const Vector<T>& co
       const double e = static_cast<double>(targets.values(idx)) - static_cast<double>(value_loc(idx));
       squared_error += e * e;
       abs_errors.push_back(std::abs(e));
-      if (std::abs(e) <= static_cast<double>(kCauchy95HalfWidth<T> * value_scale(idx))) ++covered;
+      for (std::size_t l = 0; l < kCoverageLevels.size(); ++l)
+        if (std::abs(e) <= static_cast<double>(half_width[l] * value_scale(idx))) ++covered[l];
     }
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -126,7 +146,8 @@ Metrics evaluate(const std::vector<std::int32_t>& predicted, const Vector<T>& co
   m.num_recall = num_pr.recall;
   m.num_f1 = num_pr.f1;
   if (m.num_positions == 0) {
-    m.value_mse = m.value_mae = m.value_median_ae = m.coverage95 = nan;
+    m.value_mse = m.value_mae = m.value_median_ae = nan;
+    m.coverage.fill(nan);
   } else {
     const double count = double(m.num_positions);
     m.value_mse = squared_error / count;
@@ -136,7 +157,7 @@ Metrics evaluate(const std::vector<std::int32_t>& predicted, const Vector<T>& co
     std::sort(abs_errors.begin(), abs_errors.end());
     const std::size_t mid = abs_errors.size() / 2;
     m.value_median_ae = abs_errors.size() % 2 ? abs_errors[mid] : (abs_errors[mid - 1] + abs_errors[mid]) / 2;
-    m.coverage95 = double(covered) / count;
+    for (std::size_t l = 0; l < kCoverageLevels.size(); ++l) m.coverage[l] = double(covered[l]) / count;
   }
   return m;
 }

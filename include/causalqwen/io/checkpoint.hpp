@@ -6,6 +6,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/io/file.hpp>
 #include <causalqwen/io/safetensors.hpp>
 
 #include <nlohmann/json.hpp>
@@ -21,16 +22,6 @@
 #include <vector>
 
 namespace causalqwen::io {
-
-/// Reads a whole small text file (configs, index files); errors name the file.
-inline std::string read_text_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  require(static_cast<bool>(in), file.string(), ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  require(!in.bad(), file.string(), ": read failed");
-  return text.str();
-}
 
 class Checkpoint {
  public:
@@ -81,7 +72,7 @@ class Checkpoint {
     const std::filesystem::path index_path = directory_ / index_file;
     nlohmann::json index;
     try {
-      index = nlohmann::json::parse(read_text_file(index_path));
+      index = nlohmann::json::parse(read_file(index_path, "checkpoint index"));
     } catch (const nlohmann::json::exception& e) {
       fail(index_path.string(), ": not valid JSON: ", e.what());
     }

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <cctype>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,20 @@ inline constexpr std::string_view qwen2_split_pattern =
 /// The split pattern of GPT-2's ByteLevel pre-tokenizer (use_regex: true).
 inline constexpr std::string_view gpt2_split_pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+/// A PCRE2 pattern matching `text` literally. Every ASCII character other than a letter or digit
+/// is escaped (a backslash before a non-alphanumeric is always literal in PCRE2); \Q...\E quoting
+/// would end at the first \E inside the text and turn the rest back into a regex.
+inline std::string regex_literal(std::string_view text) {
+  std::string out;
+  out.reserve(2 * text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && !std::isalnum(u)) out += '\\';
+    out += c;
+  }
+  return out;
+}
 
 namespace detail {
 inline std::string with_unicode_white_space(std::string_view pattern) {

@@ -14,6 +14,7 @@
 
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/token.hpp>
+#include <causalqwen/io/file.hpp>
 #include <causalqwen/tokenizer/added_tokens.hpp>
 #include <causalqwen/tokenizer/bpe.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>
@@ -83,12 +84,7 @@ class Tokenizer {
  public:
   /// Loads a tokenizer.json. Unreadable or malformed files -> causalqwen::error naming the file.
   static Tokenizer from_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    require(in.good(), "cannot open tokenizer file ", file.string());
-    std::ostringstream content;
-    content << in.rdbuf();
-    require(!in.bad(), "cannot read tokenizer file ", file.string());
-    return from_json(content.str(), file.string());
+    return from_json(io::read_file(file, "tokenizer file"), file.string());
   }
 
   /// Loads from the text of a tokenizer.json; `source` names it in error messages.
@@ -177,6 +173,7 @@ class Tokenizer {
 
   Tokenizer(const Json& root, std::string source) : source_(std::move(source)), pretokenizer_(make_pretokenizer(root)) {
     require(root.is_object(), source_, ": top level is not a JSON object");
+    id_bound_ = id_bound(root);
     load_model(field(root, "model", "model"));
     load_added_tokens(root);
     normalization_ = load_normalizer(root.contains("normalizer") ? root["normalizer"] : Json());
@@ -210,8 +207,23 @@ class Tokenizer {
     return object[key].is_string() && object[key].get<std::string>().empty();
   }
 
-  void set_token(TokenId id, std::string spelling, std::string bytes, Kind kind, std::string_view path) {
-    require(id >= 0 && id < std::numeric_limits<TokenId>::max(), source_, ": ", path, ": id ", id, " is out of range");
+  /// Ids must be dense: below the number of vocabulary and added entries plus a small slack (real
+  /// tokenizers leave a few ids unused). The tables are indexed by id, so one stray huge id would
+  /// otherwise allocate gigabytes.
+  static std::int64_t id_bound(const Json& root) {
+    constexpr std::int64_t slack = 1024;
+    std::int64_t entries = 0;
+    if (const auto model = root.find("model"); model != root.end() && model->is_object())
+      if (const auto vocab = model->find("vocab"); vocab != model->end() && vocab->is_object())
+        entries += static_cast<std::int64_t>(vocab->size());
+    if (const auto added = root.find("added_tokens"); added != root.end() && added->is_array())
+      entries += static_cast<std::int64_t>(added->size());
+    return std::min<std::int64_t>(entries + slack, std::numeric_limits<TokenId>::max());
+  }
+
+  void set_token(std::int64_t id, std::string spelling, std::string bytes, Kind kind, std::string_view path) {
+    require(id >= 0 && id < id_bound_, source_, ": ", path, ": id ", id, " is out of range: ids must lie in [0, ",
+            id_bound_, "), the number of vocabulary and added entries plus 1024");
     if (static_cast<std::size_t>(id) >= tokens_.size()) {
       tokens_.resize(static_cast<std::size_t>(id) + 1);
       bytes_.resize(tokens_.size());
@@ -245,11 +257,9 @@ class Tokenizer {
     for (const auto& [spelling, value] : vocab.items()) {
       require(value.is_number_integer(), source_, ": model.vocab[\"", spelling, "\"] must be an integer id");
       const auto id = value.get<std::int64_t>();
-      require(id >= 0 && id < std::numeric_limits<TokenId>::max(), source_, ": model.vocab[\"", spelling, "\"]: id ",
-              id, " is out of range");
       auto bytes = byte_level::decode(spelling);
       require(bytes.has_value(), source_, ": model.vocab[\"", spelling, "\"] is not spelled in the byte-level alphabet");
-      set_token(static_cast<TokenId>(id), spelling, std::move(*bytes), Kind::bpe, "model.vocab");
+      set_token(id, spelling, std::move(*bytes), Kind::bpe, "model.vocab[\"" + spelling + "\"]");
       ids_.emplace(spelling, static_cast<TokenId>(id));
     }
     for (unsigned b = 0; b < 256; ++b) {
@@ -302,7 +312,6 @@ class Tokenizer {
         const Json& id = field(entry, "id", path + ".id");
         require(id.is_number_integer(), source_, ": ", path, ".id must be an integer");
         AddedToken token;
-        token.id = static_cast<TokenId>(std::clamp<std::int64_t>(id.get<std::int64_t>(), -1, std::numeric_limits<TokenId>::max()));
         token.content = string_field(entry, "content", path + ".content");
         require(!token.content.empty(), source_, ": ", path, ".content is empty");
         require(utf8::is_valid(token.content), source_, ": ", path, ".content is not valid UTF-8");
@@ -318,7 +327,10 @@ class Tokenizer {
           require(normalize_nfc(token.content, storage) == token.content, source_, ": ", path,
                   ".normalized is true for content that NFC changes; not supported");
         }
-        set_token(token.id, token.content, token.content, token.special ? Kind::special : Kind::added, path);
+        const std::int64_t raw_id = id.get<std::int64_t>();
+        set_token(raw_id, token.content, token.content, token.special ? Kind::special : Kind::added,
+                  path + " (\"" + token.content + "\")");
+        token.id = static_cast<TokenId>(raw_id);
         ids_[token.content] = token.id;
         added.push_back(std::move(token));
       }
@@ -372,7 +384,7 @@ class Tokenizer {
     if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string()) {
       regex = pattern["Regex"].get<std::string>();
     } else if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string()) {
-      regex = "\\Q" + pattern["String"].get<std::string>() + "\\E";
+      regex = regex_literal(pattern["String"].get_ref<const std::string&>());
     } else {
       fail(source_, ": pre_tokenizer.pretokenizers[0].pattern must be {\"Regex\": ...} or {\"String\": ...}");
     }
@@ -422,6 +434,7 @@ class Tokenizer {
   }
 
   std::string source_;
+  std::int64_t id_bound_ = 0;  ///< every id lies in [0, id_bound_)
   Pretokenizer pretokenizer_;
   Normalization normalization_ = Normalization::none;
   bool ignore_merges_ = false;

@@ -7,6 +7,8 @@
 // head is measured against. The <NUM> share is set by shifting B_<NUM> to the matching quantile
 // of a calibration sample.
 
+#include <causalqwen/cauchy/cauchy.hpp>
+#include <causalqwen/cauchy/sampling.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
@@ -17,7 +19,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <numbers>
 #include <random>
 #include <utility>
 #include <vector>
@@ -116,10 +117,9 @@ class SyntheticTask {
 
   RowMatrix<T> draw_individuals(const RowMatrix<T>& h, std::mt19937_64& rng) const {
     const auto a = truth_.abduction().forward(h);
-    std::uniform_real_distribution<T> uniform(0, 1);
-    RowMatrix<T> u = a.loc;
+    RowMatrix<T> u(a.loc.rows(), a.loc.cols());
     for (Eigen::Index i = 0; i < u.size(); ++i)
-      u.data()[i] += a.scale.data()[i] * std::tan(std::numbers::pi_v<T> * (uniform(rng) - T(0.5)));
+      u.data()[i] = causalqwen::sample(Cauchy<T>(a.loc.data()[i], a.scale.data()[i]), rng).value;
     return u;
   }
 
