@@ -458,27 +458,28 @@ class GgufReader {
     return {offset, bytes};
   }
 
-  /// Checks that the tensors tile the data section in aligned, non-overlapping ranges (holes
-  /// only for padding) and points each tensor at its bytes.
+  /// Points each tensor at its bytes, checking that they lie inside the data section, then that
+  /// the tensors tile it in non-overlapping ranges (holes only for alignment padding).
   void place_tensors(std::span<const std::byte> data, const std::vector<Extent>& extents) {
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      const auto [begin, size] = extents[i];
+      if (begin > data.size() || size > data.size() - begin)
+        bad("tensor '", tensors_[i].name, "' [", begin, ", +", size, ") runs past the data section (", data.size(),
+            " bytes): truncated file or bad offset");
+      tensors_[i].bytes = data.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(size));
+    }
     std::vector<std::size_t> order(tensors_.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return extents[a].offset < extents[b].offset; });
     const auto padded = [&](std::uint64_t end) { return end + (alignment_ - end % alignment_) % alignment_; };
     std::uint64_t covered = 0;
     for (std::size_t k = 0; k < order.size(); ++k) {
-      const std::size_t i = order[k];
-      GgufTensor& t = tensors_[i];
-      const auto [begin, size] = extents[i];
-      if (begin > data.size() || size > data.size() - begin)
-        bad("tensor '", t.name, "' [", begin, ", +", size, ") runs past the data section (", data.size(),
-            " bytes): truncated file or bad offset");
+      const auto [begin, size] = extents[order[k]];
+      const std::string& name = tensors_[order[k]].name;
       if (begin < covered)
-        bad("tensor '", t.name, "' at offset ", begin, " overlaps tensor '", tensors_[order[k - 1]].name,
-            "' which ends at ", covered);
+        bad("tensor '", name, "' at offset ", begin, " overlaps tensor '", tensors_[order[k - 1]].name, "' which ends at ", covered);
       if (begin > padded(covered))
-        bad("bytes [", covered, ", ", begin, ") of the data section belong to no tensor (before tensor '", t.name, "')");
-      t.bytes = data.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(size));
+        bad("bytes [", covered, ", ", begin, ") of the data section belong to no tensor (before tensor '", name, "')");
       covered = begin + size;
     }
     if (data.size() > padded(covered))
