@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -97,6 +98,23 @@ TEST_CASE("F32 tensors equal the safetensors checkpoint's; Q8_0 dequantises bloc
       REQUIRE(q == std::round(q));
       REQUIRE(std::abs(dequantised.data()[i] - expected.data()[i]) <= (0.5f + 127.0f / 2048) * scale);
     }
+  }
+}
+
+TEST_CASE("BF16 tensors are views of their bits") {
+  // ffn_down is F16 in the Q8_0 file; marked BF16 (same element size) its bits read as bfloat16.
+  const std::string down = "blk.0.ffn_down.weight";
+  const GgufBytes good(q8_file);
+  const io::GgufReader file(GgufBytes(good).put(good.type_at(down), std::uint32_t{30}).write(scratch / "bf16.gguf"));
+  const io::GgufTensor& tensor = file.tensor(down);
+  REQUIRE(tensor.type == io::GgmlType::bf16);
+  CHECK(io::stored_dtype(tensor.type) == io::DType::BF16);
+  std::vector<float> values(static_cast<std::size_t>(tensor.element_count()));
+  io::to_float(tensor, values.data());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::uint16_t bits;
+    std::memcpy(&bits, tensor.bytes.data() + 2 * i, 2);
+    REQUIRE(values[i] == io::bf16_to_float(bits));
   }
 }
 

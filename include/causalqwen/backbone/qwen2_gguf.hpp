@@ -113,8 +113,8 @@ inline Qwen2Config qwen2_config_from_gguf(const io::GgufReader& file) {
 /// must outlive this object); Q8_0 tensors are dequantised to float here, once.
 class Qwen2GgufTensors {
  public:
-  Qwen2GgufTensors(const io::GgufReader& file, std::int64_t layers) {
-    const std::string where = file.path().string();
+  Qwen2GgufTensors(const io::GgufReader& file, std::int64_t layers) : where_(file.path().string()) {
+    const std::string& where = where_;
     for (const io::GgufTensor& tensor : file.tensors()) {
       const std::string name = hugging_face_name(tensor.name, layers);
       require(!name.empty(), where, ": tensor '", tensor.name, "' is not part of a ", layers, "-layer qwen2 model");
@@ -148,7 +148,7 @@ class Qwen2GgufTensors {
   bool contains(std::string_view name) const { return views_.find(name) != views_.end(); }
   const io::TensorView& tensor(std::string_view name) const {
     const auto found = views_.find(name);
-    if (found == views_.end()) fail("GGUF qwen2 tensors: no tensor named '", name, "'");
+    if (found == views_.end()) fail(where_, ": no qwen2 tensor named '", name, "'");
     return found->second;
   }
 
@@ -173,6 +173,7 @@ class Qwen2GgufTensors {
     return {};
   }
 
+  std::string where_;
   std::vector<std::vector<float>> dequantised_;  // moving the outer vector keeps every buffer in place
   std::map<std::string, io::TensorView, std::less<>> views_;
 };
