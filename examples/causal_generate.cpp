@@ -1,7 +1,8 @@
-// Generates with the causal language model on a Qwen2 / Qwen2.5 checkpoint directory: each step
-// decides a token or a <NUM> with its value, printed with the probability P_k of the decision.
+// Generates with the causal language model on a Qwen2 / Qwen2.5 checkpoint (a Hugging Face
+// directory or a GGUF file): each step decides a token or a <NUM> with its value, printed with
+// the probability P_k of the decision.
 //
-//   causal_generate --model DIR --prompt "..." [--tokenizer FILE] [--max-tokens N]
+//   causal_generate --model DIR|FILE.gguf --prompt "..." [--tokenizer FILE] [--max-tokens N]
 //                   [--sample --seed S] [--head FILE] [--threads N]
 
 #include <causalqwen/causalqwen.hpp>
@@ -18,15 +19,17 @@ using Model = model::CausalLM<Qwen2<>>;
 
 int main(int argc, char** argv) {
   CLI::App app{"Causal generation on a Qwen2 checkpoint: tokens and numbers with their probabilities"};
-  std::filesystem::path directory, tokenizer_file, head_file;
+  std::filesystem::path model_path, tokenizer_path, head_file;
   std::string prompt;
   std::size_t max_tokens = 32;
   bool sample = false;
   std::uint64_t seed = 0;
   int threads = 1;
-  app.add_option("--model", directory, "Hugging Face checkpoint directory (config.json, *.safetensors)")->required();
+  app.add_option("--model", model_path, "Hugging Face checkpoint directory (config.json, *.safetensors) or GGUF file")
+      ->required();
   app.add_option("--prompt", prompt, "text to continue")->required();
-  app.add_option("--tokenizer", tokenizer_file, "tokenizer.json (default: the one in the model directory)");
+  app.add_option("--tokenizer", tokenizer_path,
+                 "tokenizer.json or GGUF file (default: the model directory's tokenizer.json, or the GGUF model's own)");
   app.add_option("--max-tokens", max_tokens, "new tokens at most")->check(CLI::Range(1, 100000));
   app.add_flag("--sample", sample, "sample an individual U per step instead of the argmax of P_k");
   app.add_option("--seed", seed, "seed of the sampling");
@@ -35,9 +38,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (tokenizer_file.empty()) tokenizer_file = directory / "tokenizer.json";
-    Model lm = Model::from_base(Tokenizer::from_file(tokenizer_file),
-                                Qwen2<>(directory, CpuBackend<float>(threads)));
+    if (tokenizer_path.empty()) tokenizer_path = model_path;
+    Model lm = Model::from_base(load_tokenizer(tokenizer_path), load_qwen2(model_path, CpuBackend<float>(threads)));
     if (!head_file.empty()) {
       const head::HeadShape shape{lm.head().hidden_size(), lm.head().latent_size(), lm.classes() - 1};
       lm.set_head(head::load_head<float>(head_file, shape));

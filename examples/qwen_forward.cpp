@@ -1,10 +1,12 @@
-// Runs a Qwen2 / Qwen2.5 checkpoint directory on a token sequence and prints the five most
-// likely next tokens; optionally writes the logits of every position.
+// Runs a Qwen2 / Qwen2.5 checkpoint (a Hugging Face directory or a GGUF file) on a token
+// sequence and prints the five most likely next tokens; optionally writes the logits of every
+// position.
 //
-//   qwen_forward --model DIR --tokens 1,5,9 [--threads 2] [--weights as-stored|f32|bf16]
+//   qwen_forward --model DIR|FILE.gguf --tokens 1,5,9 [--threads 2] [--weights as-stored|f32|bf16]
 //                [--dump-logits FILE]
 
 #include <causalqwen/backbone/qwen2.hpp>
+#include <causalqwen/backbone/qwen2_gguf.hpp>
 #include <causalqwen/core/atomic_file.hpp>
 
 #include <CLI/CLI.hpp>
@@ -24,7 +26,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Qwen2 forward pass: top-5 next tokens of a token sequence"};
   std::string model_dir, token_list, dump_file, weights = "as-stored";
   int threads = 1;
-  app.add_option("--model", model_dir, "checkpoint directory (config.json + safetensors)")->required();
+  app.add_option("--model", model_dir, "checkpoint directory (config.json + safetensors) or GGUF file")->required();
   app.add_option("--tokens", token_list, "comma-separated token ids, e.g. 1,5,9")->required();
   app.add_option("--threads", threads, "CPU threads")->check(CLI::PositiveNumber);
   app.add_option("--weights", weights, "weights in memory: as-stored, f32 or bf16")
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
     const std::map<std::string, WeightFormat> formats = {
         {"as-stored", WeightFormat::as_stored}, {"f32", WeightFormat::dense}, {"bf16", WeightFormat::bf16}};
     const auto start = std::chrono::steady_clock::now();
-    const Qwen2<> model(model_dir, CpuBackend<float>(threads), formats.at(weights));
+    const Qwen2<> model = load_qwen2(model_dir, CpuBackend<float>(threads), formats.at(weights));
     const auto loaded = std::chrono::steady_clock::now();
     const RowMatrix<float> logits = model.logits(std::span<const TokenId>(tokens));
     const auto done = std::chrono::steady_clock::now();

@@ -1,11 +1,14 @@
-// Text to token ids and back with a Hugging Face tokenizer.json (Qwen2 / Qwen2.5 / Qwen3 family).
+// Text to token ids and back with a Hugging Face tokenizer.json (Qwen2 / Qwen2.5 / Qwen3 family)
+// or the vocabulary of a Qwen2 GGUF file.
 //
 //   tokenize --tokenizer tokenizer.json [--special] < text.txt      prints ids: "9707 1879"
 //   tokenize --tokenizer tokenizer.json --decode < ids.txt          prints the text
+//   tokenize --tokenizer model.gguf < text.txt                      the vocabulary of a GGUF file
 //
 // All of standard input is one text (encode) or one whitespace-separated list of ids (decode).
 // Invalid UTF-8, a malformed id or an id outside the vocabulary: a message and exit status 1.
 
+#include <causalqwen/tokenizer/gguf_tokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 
 #include <CLI/CLI.hpp>
@@ -47,7 +50,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Encode standard input to token ids, or decode ids back to text"};
   std::string tokenizer_file, input = "-";
   bool special = false, decode = false;
-  app.add_option("--tokenizer", tokenizer_file, "Hugging Face tokenizer.json")->required();
+  app.add_option("--tokenizer", tokenizer_file, "Hugging Face tokenizer.json or GGUF file")->required();
   app.add_flag("--special", special, "recognise special tokens (e.g. <|im_end|>) written in the text");
   app.add_flag("--decode", decode, "read token ids and print their text");
   app.add_option("--input", input, "read this file instead of standard input (\"-\")");
@@ -55,7 +58,7 @@ int main(int argc, char** argv) {
 
   try {
     std::ios::sync_with_stdio(false);
-    const auto tokenizer = causalqwen::Tokenizer::from_file(tokenizer_file);
+    const auto tokenizer = causalqwen::load_tokenizer(tokenizer_file);
     const std::string text = read_all(input);
     if (decode) {
       std::cout << tokenizer.decode(parse_ids(text));

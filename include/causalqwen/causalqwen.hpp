@@ -6,6 +6,7 @@
 #include <causalqwen/backbone/mock_backbone.hpp>
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_config.hpp>
+#include <causalqwen/backbone/qwen2_gguf.hpp>
 #include <causalqwen/backend/backend.hpp>
 #include <causalqwen/backend/cpu_backend.hpp>
 #include <causalqwen/cauchy/cauchy.hpp>
@@ -41,6 +42,7 @@
 #include <causalqwen/head/targets.hpp>
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/dtype.hpp>
+#include <causalqwen/io/gguf.hpp>
 #include <causalqwen/io/mapped_file.hpp>
 #include <causalqwen/io/metadata.hpp>
 #include <causalqwen/io/safetensors.hpp>
@@ -66,6 +68,7 @@
 #include <causalqwen/tokenizer/added_tokens.hpp>
 #include <causalqwen/tokenizer/bpe.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>
+#include <causalqwen/tokenizer/gguf_tokenizer.hpp>
 #include <causalqwen/tokenizer/normalizer.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/tokenizer/pretokenizer.hpp>

@@ -1,4 +1,6 @@
 // The forward pass against logits an independent implementation computed for the same weights.
+#include "golden.hpp"
+
 #include <causalqwen/backbone/qwen2.hpp>
 
 #include <doctest/doctest.h>
@@ -15,43 +17,20 @@ using namespace causalqwen;
 
 namespace {
 
-const fs::path golden_dir = fs::path(CAUSALQWEN_TEST_DATA_DIR) / "qwen2";
+const fs::path golden_dir = golden::dir;
 
-std::vector<TokenId> golden_tokens(const fs::path& dir) {
-  std::ifstream in(dir / "golden_tokens.txt");
-  std::vector<TokenId> tokens;
-  for (TokenId t; in >> t;) tokens.push_back(t);
-  return tokens;
-}
-
-RowMatrix<double> golden_logits(const fs::path& dir) {
-  std::ifstream in(dir / "golden_logits.txt");
-  std::vector<std::vector<double>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    auto& row = rows.emplace_back();
-    for (double v; fields >> v;) row.push_back(v);
-  }
-  RowMatrix<double> out(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows.front().size()));
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    for (std::size_t c = 0; c < rows[r].size(); ++c) out(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r][c];
-  return out;
-}
+// The logits of the checkpoint in `dir` sit beside it.
+RowMatrix<double> golden_logits(const fs::path& dir) { return golden::logits(dir / "golden_logits.txt"); }
 
 template <class Model>
 double max_error(const Model& model, const fs::path& dir) {
-  const std::vector<TokenId> tokens = golden_tokens(dir);
-  const RowMatrix<double> expected = golden_logits(dir);
-  const auto logits = model.logits(std::span<const TokenId>(tokens));
-  REQUIRE(logits.rows() == expected.rows());
-  REQUIRE(logits.cols() == expected.cols());
-  return (logits.template cast<double>() - expected).cwiseAbs().maxCoeff();
+  return golden::max_error(model, dir / "golden_logits.txt");
 }
 
 }  // namespace
 
 TEST_CASE("the golden data set is complete") {
-  CHECK(golden_tokens(golden_dir).size() == 10);
+  CHECK(golden::tokens().size() == 10);
   CHECK(golden_logits(golden_dir).rows() == 10);
   CHECK(golden_logits(golden_dir).cols() == 256);
 }
@@ -97,7 +76,7 @@ TEST_CASE("bfloat16 activations stay within 2e-2 of the golden bfloat16 logits")
 
 TEST_CASE("the batched (GEMM) and streaming (GEMV) matmul paths agree") {
   const Qwen2<> model(golden_dir / "bf16", CpuBackend<float>(2));
-  const std::vector<TokenId> tokens = golden_tokens(golden_dir);
+  const std::vector<TokenId> tokens = golden::tokens();
   const RowMatrix<float> all = model.hidden_states(std::span<const TokenId>(tokens));
   auto cache = model.make_cache();
   for (std::size_t i = 0; i < tokens.size(); ++i) {

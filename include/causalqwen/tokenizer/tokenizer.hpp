@@ -80,6 +80,17 @@ class EncodeState {
   std::string normalized, repaired;
 };
 
+/// A byte-level BPE tokenizer given as lists rather than a tokenizer.json (GGUF files carry it
+/// so). Tokenizer::from_lists builds the tokenizer.json these lists stand for, so both sources
+/// go through the same validation and the same BPE.
+struct TokenizerLists {
+  std::vector<std::pair<std::string, TokenId>> vocabulary;  ///< byte-level spellings and their ids
+  std::vector<std::pair<std::string, std::string>> merges;  ///< by rank, highest priority first
+  std::vector<AddedToken> added_tokens;
+  std::string split_pattern = std::string(qwen2_split_pattern);
+  Normalization normalization = Normalization::nfc;
+};
+
 class Tokenizer {
  public:
   /// Loads a tokenizer.json. Unreadable or malformed files -> causalqwen::error naming the file.
@@ -95,6 +106,35 @@ class Tokenizer {
     } catch (const nlohmann::json::exception& e) {
       fail(source, ": not valid JSON: ", e.what());
     }
+    return Tokenizer(root, std::move(source));
+  }
+
+  /// Builds from lists; `source` names their origin in error messages, which name the fields of
+  /// the equivalent tokenizer.json (model.vocab, model.merges[i], added_tokens[i]).
+  static Tokenizer from_lists(const TokenizerLists& lists, std::string source) {
+    Json vocab = Json::object();
+    for (const auto& [spelling, id] : lists.vocabulary) {
+      // A JSON object cannot hold a spelling twice; the lists could.
+      if (const auto known = vocab.find(spelling); known != vocab.end())
+        fail(source, ": vocabulary spelling \"", spelling, "\" has two ids, ", known->get<TokenId>(), " and ", id);
+      vocab[spelling] = id;
+    }
+    Json merges = Json::array();
+    for (const auto& [left, right] : lists.merges) merges.push_back(Json::array({left, right}));
+    Json added = Json::array();
+    for (const AddedToken& token : lists.added_tokens)
+      added.push_back({{"id", token.id}, {"content", token.content}, {"special", token.special},
+                       {"lstrip", token.lstrip}, {"rstrip", token.rstrip}, {"normalized", false}});
+    const Json root = {
+        {"model", {{"type", "BPE"}, {"vocab", std::move(vocab)}, {"merges", std::move(merges)}}},
+        {"added_tokens", std::move(added)},
+        {"normalizer", lists.normalization == Normalization::nfc ? Json{{"type", "NFC"}} : Json()},
+        {"pre_tokenizer",
+         {{"type", "Sequence"},
+          {"pretokenizers",
+           Json::array({{{"type", "Split"}, {"pattern", {{"Regex", lists.split_pattern}}}, {"behavior", "Isolated"}},
+                        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}})}}},
+        {"decoder", {{"type", "ByteLevel"}}}};
     return Tokenizer(root, std::move(source));
   }
 
