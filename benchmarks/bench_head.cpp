@@ -137,7 +137,7 @@ void BM_CausalHeadTrainingStepAdamW(benchmark::State& state) {
   LossOptions<float> options;
   train::AdamWOptions<float> adam;
   adam.learning_rate = 1e-6f;  // keeps the benchmark's head essentially unchanged
-  train::AdamW<HeadParams<float>> optimizer(adam);
+  train::AdamW<HeadParams<float>> optimizer(f.head.params(), adam);
   const double s = timed(state, [&] {
     auto [loss, grad] = f.head.loss_and_gradient(f.hidden, f.targets, options);
     f.head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });
