@@ -46,7 +46,7 @@ namespace causalqwen::domain {
 
 template <Real T>
 struct AdaptationOptions {
-  std::size_t epochs = 20;
+  std::size_t epochs = 20;     ///< the run is epochs * ceil(N / batch_size) steps (per-step seeded batches)
   std::size_t batch_size = 64;
   train::AdamWOptions<T> optimizer;
   head::LossOptions<T> loss;
