@@ -111,14 +111,15 @@ int main(int argc, char** argv) {
 
     std::printf("Held-out metrics\n");
     print_metrics("before", evaluate(lm, test_data));
-    model::HeadTrainingOptions<float> options;
+    train::HeadTrainingOptions<float> options;
     options.steps = steps;
     options.batch_size = 128;
     options.optimizer.learning_rate = 0.01f;
     options.optimizer.max_grad_norm = 100.0f;
     options.seed = seed;
     options.progress = true;
-    const auto report = model::train_head(lm.head(), train_data, options);
+    options.progress_unit = "tokens";
+    const auto report = train::train_head(lm.head(), train_data, options);
     print_metrics("after", evaluate(lm, test_data));
     std::printf("  training:   %zu steps, loss %.2f -> %.2f per batch, batch accuracy %.3f -> %.3f (%.1f s)\n\n",
                 report.steps, report.log.front().loss, report.log.back().loss, report.log.front().accuracy,

@@ -235,12 +235,12 @@ int main(int argc, char** argv) {
     cq::head::HeadInit<double> init;
     init.abduction.scale = 0.5;
     Head base = Head::random(kHidden, kLatent, kClasses, rng, init);
-    cq::train::TrainerOptions<double> train;
+    cq::train::HeadTrainingOptions<double> train;
     train.epochs = z.base_epochs;
     train.batch_size = 64;
     train.optimizer.learning_rate = 0.01;
     train.seed = seed;
-    cq::train::fit(base, tasks[0].train, train);
+    cq::train::train_head(base, tasks[0].train, train);
     const Abduction w0 = base.abduction().params();
 
     // Adaptation of the abduction to every domain, four ways.

@@ -57,7 +57,7 @@ Run train_once(const Settings& s, const train::Dataset<float>& train_set, const 
                float alpha, const std::string& csv) {
   std::mt19937_64 rng(s.seed + 1);
   auto model = CausalHead<float>::random(s.hidden, s.latent, s.classes + 1, rng);
-  train::TrainerOptions<float> o;
+  train::HeadTrainingOptions<float> o;
   o.epochs = s.epochs;
   o.batch_size = s.batch;
   o.optimizer.learning_rate = static_cast<float>(s.lr);
@@ -66,7 +66,7 @@ Run train_once(const Settings& s, const train::Dataset<float>& train_set, const 
   o.seed = s.seed;
   o.progress = s.progress;
   if (!csv.empty()) o.csv_log = csv;
-  auto report = train::fit(model, train_set, o);
+  auto report = train::train_head(model, train_set, o);
   auto metrics = evaluate_on(model, test_set);
   return {metrics, std::move(report), std::move(model)};
 }

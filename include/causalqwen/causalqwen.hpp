@@ -61,7 +61,6 @@
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/decoder_backbone.hpp>
 #include <causalqwen/model/generation.hpp>
-#include <causalqwen/model/head_training.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>
 #include <causalqwen/model/value_encoding.hpp>
@@ -75,6 +74,12 @@
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
 #include <causalqwen/train/adamw.hpp>
+#include <causalqwen/train/batch_sampler.hpp>
 #include <causalqwen/train/dataset.hpp>
+#include <causalqwen/train/head_training.hpp>
+#include <causalqwen/train/loop.hpp>
+#include <causalqwen/train/progress.hpp>
+#include <causalqwen/train/schedule.hpp>
 #include <causalqwen/train/synthetic.hpp>
-#include <causalqwen/train/trainer.hpp>
+#include <causalqwen/train/training_checkpoint.hpp>
+#include <causalqwen/train/training_log.hpp>

@@ -5,7 +5,7 @@
 #include <causalqwen/domain/adaptation.hpp>
 #include <causalqwen/domain/kl_anchor.hpp>
 #include <causalqwen/head/parameters.hpp>
-#include <causalqwen/train/trainer.hpp>
+#include <causalqwen/train/head_training.hpp>
 
 #include <doctest/doctest.h>
 
@@ -39,18 +39,18 @@ struct Setup {
 
 }  // namespace
 
-TEST_CASE("lambda = 0 is plain fine-tuning of the abduction (train::fit with action and noise frozen)") {
+TEST_CASE("lambda = 0 is plain fine-tuning of the abduction (train::train_head with action and noise frozen)") {
   Setup s;
   const auto adapted = adapt_abduction(s.base, s.domain_data, options(0.0));
 
   auto plain = s.base;
-  train::TrainerOptions<double> t;
+  train::HeadTrainingOptions<double> t;
   t.epochs = 6;
   t.batch_size = 50;
   t.optimizer.learning_rate = 0.02;
   t.seed = 11;
   t.frozen = {"action.", "noise."};
-  train::fit(plain, s.domain_data, t);
+  train::train_head(plain, s.domain_data, t);
 
   CHECK(adapted.steps == 6 * 12);
   const double moved = delta_norm(adapted.adapted, s.base.abduction().params());

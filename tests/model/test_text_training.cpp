@@ -1,6 +1,6 @@
 #include <causalqwen/model/causal_lm.hpp>
-#include <causalqwen/model/head_training.hpp>
 #include <causalqwen/model/text_data.hpp>
+#include <causalqwen/train/head_training.hpp>
 
 #include "fixtures.hpp"
 
@@ -69,7 +69,7 @@ TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit
   const Model lm = tiny_model(9, 256);
   const auto lines = model::templated_sentences(24, 3);
   const auto data = model::text_dataset(lm, lines);
-  model::HeadTrainingOptions<float> options;
+  train::HeadTrainingOptions<float> options;
   options.steps = 24;
   options.batch_size = 64;
   options.optimizer.learning_rate = 0.02f;
@@ -79,7 +79,7 @@ TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit
 
   auto straight = lm.head();
   const float before = straight.loss(data.hidden, data.targets, options.loss).total;
-  const auto report = model::train_head(straight, data, options);
+  const auto report = train::train_head(straight, data, options);
   CHECK(report.steps == 24);
   const float after = straight.loss(data.hidden, data.targets, options.loss).total;
   MESSAGE("loss per position ", before, " -> ", after);
@@ -89,11 +89,12 @@ TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit
   auto first = options;
   first.steps = 12;
   first.checkpoint = scratch / "resumed.head";
-  model::train_head(interrupted, data, first);
+  train::train_head(interrupted, data, first);
   auto resumed = lm.head();  // a fresh process: the start state, then the files
   auto second = first;
   second.steps = 24;
-  const auto rest = model::train_head(resumed, data, second, true);
+  second.resume = true;
+  const auto rest = train::train_head(resumed, data, second);
   CHECK(rest.steps == 12);
   CHECK(rest.log.front().step == 13);
   bool identical = true;
@@ -103,13 +104,13 @@ TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit
   CHECK(identical);
 
   // An optimizer file that belongs to another head is refused.
-  model::train_head(interrupted, data, first);  // resumed.head back at step 12
+  train::train_head(interrupted, data, first);  // resumed.head back at step 12
   std::filesystem::copy_file(scratch / "straight.head.optimizer", scratch / "resumed.head.optimizer",
                              std::filesystem::copy_options::overwrite_existing);
   auto fresh = lm.head();
   auto more = second;
   more.steps = 30;
-  CHECK_THROWS_AS(model::train_head(fresh, data, more, true), error);
+  CHECK_THROWS_AS(train::train_head(fresh, data, more), error);
   std::filesystem::resize_file(scratch / "resumed.head", 100);
-  CHECK_THROWS_AS(model::train_head(fresh, data, more, true), error);
+  CHECK_THROWS_AS(train::train_head(fresh, data, more), error);
 }

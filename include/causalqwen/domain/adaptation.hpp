@@ -6,8 +6,9 @@
 //
 // starting at W' = W_base. The task loss and its gradient are the head's own (causal_loss and
 // CausalHead::backward); the anchor's exact KL and its analytic gradient (kl_anchor.hpp) go back
-// through the abduction. lambda = 0 is plain fine-tuning of the abduction: same minibatches, same
-// random draws and the same AdamW steps as train::fit with "action." and "noise." frozen.
+// through the abduction. The steps run on the library's one training loop (train/loop.hpp), so
+// lambda = 0 is plain fine-tuning of the abduction: same minibatches, same random draws and the
+// same AdamW steps as train::train_head with "action." and "noise." frozen.
 //
 // Budget mode (kl_budget = eps): lambda follows dual ascent on the equivalent constraint
 // log KL <= log eps: log lambda += dual_step * log(batch mean KL / eps) (clipped to +-2) after every
@@ -28,13 +29,15 @@
 #include <causalqwen/head/loss.hpp>
 #include <causalqwen/head/parameters.hpp>
 #include <causalqwen/train/adamw.hpp>
+#include <causalqwen/train/batch_sampler.hpp>
 #include <causalqwen/train/dataset.hpp>
+#include <causalqwen/train/loop.hpp>
+#include <causalqwen/train/training_log.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <numeric>
 #include <optional>
 #include <random>
 #include <vector>
@@ -43,7 +46,7 @@ namespace causalqwen::domain {
 
 template <Real T>
 struct AdaptationOptions {
-  std::size_t epochs = 20;
+  std::size_t epochs = 20;     ///< the run is epochs * ceil(N / batch_size) steps (per-step seeded batches)
   std::size_t batch_size = 64;
   train::AdamWOptions<T> optimizer;
   head::LossOptions<T> loss;
@@ -109,47 +112,51 @@ AdaptationResult<typename Head::scalar_type> adapt_abduction(const Head& base,
   const head::Latent<T> base_latent = detail::latent_of(base, data.hidden);
   Head work = base;
   auto theta = param.initial(base_params);
-  train::AdamW<typename Param::params_type> optimizer(options.optimizer);
+  train::AdamW<typename Param::params_type> optimizer(theta, options.optimizer);
   const bool budget = options.kl_budget.has_value();
   T lambda = budget && options.kl_weight == 0 ? T(1e-3) : options.kl_weight;
 
-  std::mt19937_64 rng(options.seed);
-  std::vector<std::size_t> order(data.size());
-  const std::size_t batches = (data.size() + options.batch_size - 1) / options.batch_size;
-  AdaptationResult<T> result;
-  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::shuffle(order.begin(), order.end(), rng);
-    for (std::size_t b = 0; b < batches; ++b) {
-      const auto first = order.begin() + static_cast<std::ptrdiff_t>(b * options.batch_size);
-      const auto last = order.begin() + static_cast<std::ptrdiff_t>(std::min(data.size(), (b + 1) * options.batch_size));
-      const std::vector<std::size_t> index(first, last);
-      const auto batch = data.select(index);
-      work.abduction().set_params(param.materialize(base_params, theta));
-      const auto forward = work.forward(batch.hidden, &rng);
-      const auto loss = head::causal_loss(forward.action, work.action().params().threshold, batch.targets, options.loss);
-      auto grad = work.backward(batch.hidden, forward, loss.gradient).params.abduction;
-      if (lambda > 0 || budget) {
-        head::Latent<T> base_batch{RowMatrix<T>(static_cast<Eigen::Index>(index.size()), base_latent.loc.cols()),
-                                   RowMatrix<T>(static_cast<Eigen::Index>(index.size()), base_latent.loc.cols())};
-        for (std::size_t j = 0; j < index.size(); ++j) {
-          base_batch.loc.row(static_cast<Eigen::Index>(j)) = base_latent.loc.row(static_cast<Eigen::Index>(index[j]));
-          base_batch.scale.row(static_cast<Eigen::Index>(j)) =
-              base_latent.scale.row(static_cast<Eigen::Index>(index[j]));
-        }
-        const auto anchor = kl_anchor(base_batch, forward.abduction.latent(), lambda);
-        if (lambda > 0)
-          grad += work.abduction().backward(batch.hidden, forward.abduction, anchor.d_loc, anchor.d_scale).params;
-        if (budget)
-          lambda = std::clamp(lambda * std::exp(options.dual_step * std::clamp(std::log(std::max(anchor.mean, T(1e-300)) /
-                                                                                          *options.kl_budget),
-                                                                                 T(-2), T(2))),
-                              T(1e-8), options.max_kl_weight);
+  // The step of the one training loop: the task gradient through the head, plus the anchor's
+  // through the abduction, pulled back to theta; then the dual update of lambda.
+  const auto step = [&](const train::Minibatch<T>& batch, train::StepGenerator& rng) {
+    const auto& hidden = batch.data.hidden;
+    work.abduction().set_params(param.materialize(base_params, theta));
+    const auto forward = work.forward(hidden, &rng);
+    const auto loss = head::causal_loss(forward.action, work.action().params().threshold, batch.data.targets,
+                                        options.loss);
+    auto grad = work.backward(hidden, forward, loss.gradient).params.abduction;
+    if (lambda > 0 || budget) {
+      const auto rows = static_cast<Eigen::Index>(batch.index.size());
+      head::Latent<T> base_batch{RowMatrix<T>(rows, base_latent.loc.cols()), RowMatrix<T>(rows, base_latent.loc.cols())};
+      for (Eigen::Index j = 0; j < rows; ++j) {
+        const auto i = static_cast<Eigen::Index>(batch.index[static_cast<std::size_t>(j)]);
+        base_batch.loc.row(j) = base_latent.loc.row(i);
+        base_batch.scale.row(j) = base_latent.scale.row(i);
       }
-      optimizer.step(theta, param.pullback(base_params, theta, grad));
-      ++result.steps;
+      const auto anchor = kl_anchor(base_batch, forward.abduction.latent(), lambda);
+      if (lambda > 0) grad += work.abduction().backward(hidden, forward.abduction, anchor.d_loc, anchor.d_scale).params;
+      if (budget)
+        lambda = std::clamp(lambda * std::exp(options.dual_step *
+                                              std::clamp(std::log(std::max(anchor.mean, T(1e-300)) / *options.kl_budget),
+                                                         T(-2), T(2))),
+                            T(1e-8), options.max_kl_weight);
     }
-  }
+    const auto info = optimizer.step(theta, param.pullback(base_params, theta, grad));
+    train::TrainingRecord r;
+    r.loss = double(loss.value.total);
+    r.classification = double(loss.value.classification);
+    r.regression = double(loss.value.regression);
+    r.gradient_norm = double(info.gradient_norm);
+    r.learning_rate = double(info.learning_rate);
+    r.positions = loss.value.positions;
+    return r;
+  };
+  train::LoopOptions loop;
+  loop.steps = train::steps_for_epochs(options.epochs, data.size(), options.batch_size);
+  loop.batch_size = options.batch_size;
+  loop.seed = options.seed;
+  AdaptationResult<T> result;
+  result.steps = train::run(data, loop, step).steps;
 
   result.adapted = param.materialize(base_params, theta);
   const auto mean_kl_at = [&](const head::AbductionParams<T>& w) {
