@@ -85,21 +85,21 @@ int main() {
   alpha << 2.0;
   std::vector<cq::IndependentCauchy<double>> shrink{domain(0.0, 0.9)};
   print_certificate("A domain that shrinks the scale by 10 %, fused with alpha = 2:",
-                    cq::certify_fusion(cq::ScaleLink::identity, base, shrink, alpha));
+                    cq::certify_fusion(cq::ScaleCoordinate::scale, base, shrink, alpha));
   alpha << -0.9;
   std::vector<cq::IndependentCauchy<double>> doubling{domain(0.0, 2.0)};
   print_certificate("A domain that doubles the scale, fused with alpha = -0.9 (the bound is attained here):",
-                    cq::certify_fusion(cq::ScaleLink::identity, base, doubling, alpha));
+                    cq::certify_fusion(cq::ScaleCoordinate::scale, base, doubling, alpha));
   cq::Vector<double> both(2);
   both << 1.0, 1.0;
   std::vector<cq::IndependentCauchy<double>> halves{domain(0.0, 0.5), domain(0.0, 0.5)};
   print_certificate("Two domains that halve the scale, fused with alpha = (1, 1):",
-                    cq::certify_fusion(cq::ScaleLink::identity, base, halves, both));
+                    cq::certify_fusion(cq::ScaleCoordinate::scale, base, halves, both));
 
   section("Fusing domain deltas (log scale link)");
   std::vector<cq::IndependentCauchy<double>> wide_and_narrow{domain(73.9, std::exp(4.0)), domain(0.0, std::exp(-4.0))};
   both << 0.5, 0.5;
   print_certificate("One domain widens and shifts, one narrows; convex weights (1/2, 1/2):",
-                    cq::certify_fusion(cq::ScaleLink::log, base, wide_and_narrow, both));
+                    cq::certify_fusion(cq::ScaleCoordinate::log_scale, base, wide_and_narrow, both));
   return 0;
 }

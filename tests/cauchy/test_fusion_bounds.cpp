@@ -13,7 +13,7 @@ using causalqwen::FusionBoundMethod;
 using causalqwen::IndependentCauchy;
 using causalqwen::IndependentCauchyRows;
 using causalqwen::RowMatrix;
-using causalqwen::ScaleLink;
+using causalqwen::ScaleCoordinate;
 using causalqwen::Vector;
 using causalqwen_test::relative_error;
 
@@ -48,7 +48,7 @@ struct Generator {
     Vector<T> alpha;
   };
 
-  Case next(ScaleLink link) {
+  Case next(ScaleCoordinate link) {
     const int d = 1 + static_cast<int>(unit(rng) * 16);
     const int k_count = 1 + static_cast<int>(unit(rng) * 4);
     Vector<T> mu0(d), g0(d);
@@ -68,7 +68,7 @@ struct Generator {
         if (mode == 2) ug = std::abs(ug);
         if (mode == 3 && i != only) um = ug = 0;
         mu(i) = T(double(mu0(i)) + double(g0(i)) * um);
-        const double factor = link == ScaleLink::identity ? std::max(1 + ug, 0.02) : std::exp(ug);
+        const double factor = link == ScaleCoordinate::scale ? std::max(1 + ug, 0.02) : std::exp(ug);
         g(i) = T(double(g0(i)) * factor);
       }
       domains.emplace_back(mu, g);
@@ -96,7 +96,7 @@ struct Generator {
 };
 
 template <class T>
-void property_run(ScaleLink link, int cases, std::uint64_t seed) {
+void property_run(ScaleCoordinate link, int cases, std::uint64_t seed) {
   Generator<T> gen{std::mt19937_64(seed)};
   int exists = 0, missing = 0, certified = 0, exceeded = 0, exceeded_with_law = 0, bound_violations = 0,
       certified_without_law = 0;
@@ -127,7 +127,7 @@ void property_run(ScaleLink link, int cases, std::uint64_t seed) {
     }
   }
   const double exceeded_fraction = double(exceeded) / cases;
-  MESSAGE(std::string(link == ScaleLink::identity ? "identity" : "log"), " link, ", cases,
+  MESSAGE(std::string(link == ScaleCoordinate::scale ? "identity" : "log"), " link, ", cases,
           " cases: fused law exists in ", exists, ", not in ", missing, "; certified ", certified,
           " (max exact/bound ", worst, "); design estimate exceeded by the exact KL in ", exceeded_with_law,
           ", exceeded or no law in ", exceeded, " = ", 100 * exceeded_fraction, " %");
@@ -142,13 +142,13 @@ void property_run(ScaleLink link, int cases, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("property: 1e5 random fusions per link, double: certified bound never exceeded, design estimate often") {
-  property_run<double>(ScaleLink::identity, 100000, 1);
-  property_run<double>(ScaleLink::log, 100000, 2);
+  property_run<double>(ScaleCoordinate::scale, 100000, 1);
+  property_run<double>(ScaleCoordinate::log_scale, 100000, 2);
 }
 
 TEST_CASE("property: random fusions in float") {
-  property_run<float>(ScaleLink::identity, 10000, 3);
-  property_run<float>(ScaleLink::log, 10000, 4);
+  property_run<float>(ScaleCoordinate::scale, 10000, 3);
+  property_run<float>(ScaleCoordinate::log_scale, 10000, 4);
 }
 
 TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, certified bound holds", T, float, double) {
@@ -156,7 +156,7 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
   const auto base = law1<T>(0, 1);
   SUBCASE("C1: identity link, both domains shrink g by 40 %: exceeded, and nothing certifies it") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(0, 0.6), law1<T>(0, 0.6)};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::identity, base, domains, vec<T>({1, 1}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::scale, base, domains, vec<T>({1, 1}));
     CHECK(relative_error(cert.exact_kl.value(), std::log(1.8)) <= tol);
     CHECK(relative_error(cert.design_estimate, 0.258) <= 2e-3);
     CHECK(cert.design_estimate_exceeded());
@@ -164,7 +164,7 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
   }
   SUBCASE("C4: one domain shrinks g by 1 %, alpha = 2 (pure third-order effect)") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(0, 0.99)};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::identity, base, domains, vec<T>({2}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::scale, base, domains, vec<T>({2}));
     CHECK(relative_error(cert.exact_kl.value() / cert.design_estimate, 1.010) <= tol);
     CHECK(cert.design_estimate_exceeded());
     REQUIRE(cert.bound.has_value());
@@ -173,17 +173,17 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
   }
   SUBCASE("C2: both shrink by 50 %: no fused law, no bound, no number") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(0, 0.5), law1<T>(0, 0.5)};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::identity, base, domains, vec<T>({1, 1}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::scale, base, domains, vec<T>({1, 1}));
     CHECK(!cert.exact_kl.has_value());
     CHECK(cert.exact_kl.reason().find("not positive") != std::string::npos);
     CHECK_THROWS_AS(cert.exact_kl.value(), causalqwen::error);
     CHECK(!cert.bound.has_value());
     CHECK(cert.bound.reason().find("R = ") != std::string::npos);
-    CHECK(!causalqwen::fused_law(ScaleLink::identity, base, domains, vec<T>({1, 1})).has_value());
+    CHECK(!causalqwen::fused_law(ScaleCoordinate::scale, base, domains, vec<T>({1, 1})).has_value());
   }
   SUBCASE("C6: domain doubles g, alpha = -0.9") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(0, 2)};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::identity, base, domains, vec<T>({-0.9}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::scale, base, domains, vec<T>({-0.9}));
     CHECK(relative_error(cert.exact_kl.value(), 1.107) <= tol);
     CHECK(cert.exact_kl.value() > 11 * cert.design_estimate);
     // rho = 1 for this budget, R = 0.9: Theorem 1 applies and is attained (its equality case).
@@ -193,7 +193,7 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
   }
   SUBCASE("C8: location shift of 1000 scales, alpha = 0.1, both links") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(1000, 1)};
-    for (auto link : {ScaleLink::identity, ScaleLink::log}) {
+    for (auto link : {ScaleCoordinate::scale, ScaleCoordinate::log_scale}) {
       const auto cert = causalqwen::certify_fusion(link, base, domains, vec<T>({0.1}));
       CHECK(relative_error(cert.exact_kl.value(), std::log1p(2500.0)) <= 1e-5);
       CHECK(cert.exact_kl.value() > 60 * cert.design_estimate);
@@ -208,13 +208,13 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
   }
   SUBCASE("C11: log link, one domain widens and shifts, the other shrinks") {
     const std::vector<IndependentCauchy<T>> domains{law1<T>(73.9, std::exp(4.0)), law1<T>(0, std::exp(-4.0))};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::log, base, domains, vec<T>({0.5, 0.5}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::log_scale, base, domains, vec<T>({0.5, 0.5}));
     CHECK(relative_error(cert.exact_kl.value(), 5.84) <= 2e-3);
     CHECK(cert.design_estimate_exceeded());
     REQUIRE(cert.bound.has_value());
     CHECK(cert.bound.value().method == FusionBoundMethod::log_2b);
     CHECK(cert.exact_kl.value() <= cert.bound.value().value);
-    const auto fused = causalqwen::fused_law(ScaleLink::log, base, domains, vec<T>({0.5, 0.5}));
+    const auto fused = causalqwen::fused_law(ScaleCoordinate::log_scale, base, domains, vec<T>({0.5, 0.5}));
     CHECK(relative_error(fused.value().scale()(0), 1.0) <= 1e-5);
   }
 }
@@ -222,7 +222,7 @@ TEST_CASE_TEMPLATE("counterexamples of docs/math.md: design estimate violated, c
 TEST_CASE("Theorem 1 is sharp: pure expansion fused with alpha = -1 reaches G(R)") {
   for (double rho : {1e-3, 0.1, 0.5, 0.9}) {
     const std::vector<IndependentCauchy<double>> domains{law1<double>(0, 1 + rho)};
-    const auto cert = causalqwen::certify_fusion(ScaleLink::identity, law1<double>(0, 1), domains, vec<double>({-1}));
+    const auto cert = causalqwen::certify_fusion(ScaleCoordinate::scale, law1<double>(0, 1), domains, vec<double>({-1}));
     REQUIRE(cert.bound.has_value());
     const double ratio = cert.exact_kl.value() / cert.bound.value().value;
     CHECK(ratio <= 1);
@@ -233,7 +233,7 @@ TEST_CASE("Theorem 1 is sharp: pure expansion fused with alpha = -1 reaches G(R)
 TEST_CASE("budget-only certification and its agreement with the building blocks") {
   const Vector<double> eps = vec<double>({1e-3, 4e-3});
   const Vector<double> alpha = vec<double>({0.5, 0.5});
-  const auto id = causalqwen::certify_fusion(ScaleLink::identity, 8, eps, alpha);
+  const auto id = causalqwen::certify_fusion(ScaleCoordinate::scale, 8, eps, alpha);
   CHECK(!id.exact_kl.has_value());
   CHECK(relative_error(id.design_estimate, std::pow(0.5 * std::sqrt(1e-3) + 0.5 * std::sqrt(4e-3), 2)) <= 1e-15);
   const double t1 = causalqwen::identity_link_radius_bound(eps, alpha).value();
@@ -246,7 +246,7 @@ TEST_CASE("budget-only certification and its agreement with the building blocks"
     r += 0.5 * 2 * (c + std::sqrt(c * c + c));
   }
   CHECK(relative_error(t1, std::log1p(r * r / (4 * (1 - r)))) <= 1e-12);
-  const auto lg = causalqwen::certify_fusion(ScaleLink::log, 8, eps, alpha);
+  const auto lg = causalqwen::certify_fusion(ScaleCoordinate::log_scale, 8, eps, alpha);
   const double b2a = causalqwen::log_link_bound_2a(eps, alpha, 8).value();
   const double b2b = causalqwen::log_link_bound_2b(eps, alpha, 8).value();
   CHECK(lg.bound.value().value == std::min(b2a, b2b));
@@ -259,13 +259,13 @@ TEST_CASE("budget-only certification and its agreement with the building blocks"
   CHECK(!causalqwen::identity_link_convex_bound(eps, vec<double>({-0.5, 0.5}), 8).has_value());
   CHECK(!causalqwen::identity_link_convex_bound(eps, vec<double>({0.75, 0.5}), 8).has_value());
   // Huge budgets: the log-link bounds stay finite through 2b; zero weights ignore any budget.
-  CHECK(causalqwen::certify_fusion(ScaleLink::log, 4, vec<double>({50, 1e-3}), vec<double>({0.5, 0.5})).bound.has_value());
+  CHECK(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 4, vec<double>({50, 1e-3}), vec<double>({0.5, 0.5})).bound.has_value());
   CHECK(causalqwen::identity_link_radius_bound(vec<double>({800, 1e-4}), vec<double>({0, 1})).has_value());
 }
 
 TEST_CASE("batched certification over positions equals the per-position one") {
   Generator<double> gen{std::mt19937_64(77)};
-  for (auto link : {ScaleLink::identity, ScaleLink::log}) {
+  for (auto link : {ScaleCoordinate::scale, ScaleCoordinate::log_scale}) {
     constexpr int positions = 6, d = 5, k_count = 3;
     RowMatrix<double> bl(positions, d), bs(positions, d);
     std::vector<RowMatrix<double>> dl(k_count, RowMatrix<double>(positions, d)), ds = dl;
@@ -312,24 +312,24 @@ TEST_CASE_TEMPLATE("bad input throws causalqwen::error with a message", T, float
   const T nan = std::numeric_limits<T>::quiet_NaN();
   const Vector<T> eps = vec<T>({0.1, 0.2});
   CHECK_THROWS_WITH_AS(causalqwen::design_estimate(eps, vec<T>({1})), doctest::Contains("weights"), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::log, 3, vec<T>({-0.1, 0.2}), vec<T>({1, 1})), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::log, 3, vec<T>({nan, 0.2}), vec<T>({1, 1})), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::log, 3, eps, vec<T>({nan, 1})), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::log, 0, eps, vec<T>({1, 1})), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::log, 3, Vector<T>(), Vector<T>()), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 3, vec<T>({-0.1, 0.2}), vec<T>({1, 1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 3, vec<T>({nan, 0.2}), vec<T>({1, 1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 3, eps, vec<T>({nan, 1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 0, eps, vec<T>({1, 1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::log_scale, 3, Vector<T>(), Vector<T>()), causalqwen::error);
   const auto base = law1<T>(0, 1);
   Vector<T> l2(2), s2(2);
   l2 << 0, 0;
   s2 << 1, 1;
   const std::vector<IndependentCauchy<T>> wrong_dim{IndependentCauchy<T>(l2, s2)};
-  CHECK_THROWS_WITH_AS(causalqwen::certify_fusion(ScaleLink::identity, base, wrong_dim, vec<T>({1})),
+  CHECK_THROWS_WITH_AS(causalqwen::certify_fusion(ScaleCoordinate::scale, base, wrong_dim, vec<T>({1})),
                        doctest::Contains("dimension"), causalqwen::error);
   const std::vector<IndependentCauchy<T>> one{law1<T>(0, 2)};
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::identity, base, one, vec<T>({1, 1})), causalqwen::error);
-  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleLink::identity, base, one, vec<T>({nan})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::scale, base, one, vec<T>({1, 1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion(ScaleCoordinate::scale, base, one, vec<T>({nan})), causalqwen::error);
   const IndependentCauchyRows<T> rows(RowMatrix<T>::Zero(2, 1), RowMatrix<T>::Ones(2, 1));
   const std::vector<IndependentCauchyRows<T>> short_rows{IndependentCauchyRows<T>(RowMatrix<T>::Zero(1, 1), RowMatrix<T>::Ones(1, 1))};
-  CHECK_THROWS_AS(causalqwen::certify_fusion_rows(ScaleLink::log, rows, short_rows, vec<T>({1})), causalqwen::error);
+  CHECK_THROWS_AS(causalqwen::certify_fusion_rows(ScaleCoordinate::log_scale, rows, short_rows, vec<T>({1})), causalqwen::error);
 }
 
 TEST_CASE_TEMPLATE("log link: a domain that shrinks a scale by 1e-16 or more keeps an exact KL", T, float, double) {
@@ -339,7 +339,7 @@ TEST_CASE_TEMPLATE("log link: a domain that shrinks a scale by 1e-16 or more kee
   for (const double log_ratio : {-20.0, -36.8, -40.0, -80.0}) {
     const std::vector<IndependentCauchy<T>> shrink{law1<T>(0, std::exp(log_ratio))};
     for (const double alpha : {0.5, 1.0}) {
-      const auto cert = causalqwen::certify_fusion(ScaleLink::log, base, shrink, vec<T>({alpha}));
+      const auto cert = causalqwen::certify_fusion(ScaleCoordinate::log_scale, base, shrink, vec<T>({alpha}));
       const double want = 2 * std::log(std::cosh(alpha * log_ratio / 2));
       REQUIRE_MESSAGE(cert.exact_kl.has_value(), cert.exact_kl.reason());
       CHECK(relative_error(double(cert.exact_kl.value()), want) < 64 * std::numeric_limits<T>::epsilon());

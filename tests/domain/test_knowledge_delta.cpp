@@ -134,8 +134,8 @@ TEST_CASE("fusion of any subset: W_base + sum alpha_j delta_j") {
   alpha(1) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(fuse_abduction<head::ExpLink>(base, std::span<const KnowledgeDelta<double>>(deltas), alpha),
                   causalqwen::error);
-  CHECK(fusion_link<head::ExpLink>().value() == ScaleLink::log);
-  CHECK(fusion_link<head::IdentityLink>().value() == ScaleLink::identity);
+  CHECK(fusion_link<head::ExpLink>().value() == ScaleCoordinate::log_scale);
+  CHECK(fusion_link<head::IdentityLink>().value() == ScaleCoordinate::scale);
   CHECK_FALSE(fusion_link<head::SoftplusLink>().has_value());
   CHECK(fusion_link<head::SoftplusLink>().reason().find("softplus") != std::string::npos);
 }

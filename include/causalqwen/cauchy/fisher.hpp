@@ -9,6 +9,7 @@
 
 #include <causalqwen/cauchy/cauchy.hpp>
 #include <causalqwen/cauchy/independent.hpp>
+#include <causalqwen/cauchy/scale_coordinate.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/real.hpp>
 
@@ -17,13 +18,6 @@
 #include <cmath>
 
 namespace causalqwen {
-
-/// The coordinate in which the scale is parameterised by the network.
-enum class ScaleCoordinate {
-  scale,                   // g itself
-  log_scale,               // s = log g
-  softplus_inverse_scale,  // eta with g = softplus(eta) = log(1 + e^eta)
-};
 
 /// softplus(x) = log(1 + e^x) without overflow for large x.
 template <Real T>

@@ -5,8 +5,8 @@
 // Cauchy(mu0, g0) in d dimensions; domain k gives P_k = (mu_k, g_k), with budget
 // eps_k >= KL(P0 || P_k). Fusing with weights alpha_k moves the parameters by
 // sum_k alpha_k (theta_k - theta0) in the link's coordinates:
-//   ScaleLink::identity  (g = W_g h):      mu = mu0 + sum a_k (mu_k - mu0),  g = g0 + sum a_k (g_k - g0)
-//   ScaleLink::log       (log g = W_g h):  mu as above,                      g = g0 * exp(sum a_k log(g_k / g0))
+//   ScaleCoordinate::scale     (g = W_g h):  mu = mu0 + sum a_k (mu_k - mu0),  g = g0 + sum a_k (g_k - g0)
+//   ScaleCoordinate::log_scale (log g = W_g h):  mu as above,                      g = g0 * exp(sum a_k log(g_k / g0))
 // With the identity link the fused scale can be <= 0: then there is no fused distribution.
 //
 // Three numbers describe a fusion:
@@ -36,6 +36,7 @@
 
 #include <causalqwen/cauchy/divergence.hpp>
 #include <causalqwen/cauchy/independent.hpp>
+#include <causalqwen/cauchy/scale_coordinate.hpp>
 #include <causalqwen/cauchy/stable.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
@@ -56,8 +57,6 @@
 #include <vector>
 
 namespace causalqwen {
-
-enum class ScaleLink { identity, log };
 
 /// Which theorem produced a certified bound.
 enum class FusionBoundMethod {
@@ -108,7 +107,7 @@ struct CertifiedBound {
 
 template <Real T>
 struct FusionCertificate {
-  ScaleLink link;
+  ScaleCoordinate link;
   Eigen::Index dimension;
   Vector<T> budgets;                         // eps_k used (exact KL(P0 || P_k) when computed from laws)
   T design_estimate;                         // (sum |a_k| sqrt eps_k)^2: an estimate, not a bound
@@ -271,9 +270,12 @@ FusionResult<T> log_link_bound_2b(const Vector<T>& budgets, const Vector<T>& alp
 
 /// The best certified bound for the link: min over the theorems that apply.
 template <Real T>
-FusionResult<CertifiedBound<T>> certified_kl_bound(ScaleLink link, const Vector<T>& budgets, const Vector<T>& alpha,
+FusionResult<CertifiedBound<T>> certified_kl_bound(ScaleCoordinate link, const Vector<T>& budgets, const Vector<T>& alpha,
                                                    Eigen::Index dimension) {
   using Bound = FusionResult<CertifiedBound<T>>;
+  if (link == ScaleCoordinate::softplus_inverse_scale)
+    return Bound::without_value("no certified fusion bound is known in the softplus-inverse-scale coordinate "
+                                "(only for scale and log-scale)");
   std::optional<CertifiedBound<T>> best;
   std::string reasons;
   const auto consider = [&](const FusionResult<T>& r, FusionBoundMethod method) {
@@ -283,7 +285,7 @@ FusionResult<CertifiedBound<T>> certified_kl_bound(ScaleLink link, const Vector<
       reasons += reasons.empty() ? r.reason() : "; " + r.reason();
     }
   };
-  if (link == ScaleLink::identity) {
+  if (link == ScaleCoordinate::scale) {
     consider(identity_link_radius_bound(budgets, alpha), FusionBoundMethod::identity_radius);
     consider(identity_link_convex_bound(budgets, alpha, dimension), FusionBoundMethod::identity_convex);
   } else {
@@ -327,8 +329,10 @@ T log_scale_kl(T s) {
 /// before being added to the base, and the KL is formed from them directly, so a tiny fusion keeps
 /// the relative accuracy of its KL.
 template <Real T>
-FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleLink link, const FusionInputs<T>& in, const Vector<T>& alpha) {
+FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleCoordinate link, const FusionInputs<T>& in, const Vector<T>& alpha) {
   using Result = FusionResult<std::pair<IndependentCauchy<T>, T>>;
+  if (link == ScaleCoordinate::softplus_inverse_scale)
+    return Result::without_value("fusion is defined in the scale or log-scale coordinate, not softplus-inverse-scale");
   const Eigen::Index d = in.dimension;
   Vector<T> loc(d);
   Vector<T> scale(d);
@@ -342,10 +346,10 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleLink link, const Fusi
       const std::size_t kk = static_cast<std::size_t>(k);
       dmu += alpha(k) * (in.domain_loc[kk][i] - mu0);
       const T gk = in.domain_scale[kk][i];
-      dcoord += alpha(k) * (link == ScaleLink::identity ? gk - g0 : log_scale_displacement(gk, g0));
+      dcoord += alpha(k) * (link == ScaleCoordinate::scale ? gk - g0 : log_scale_displacement(gk, g0));
     }
-    const T g = link == ScaleLink::identity ? g0 + dcoord : g0 * std::exp(dcoord);
-    if (link == ScaleLink::identity && !(g > 0))
+    const T g = link == ScaleCoordinate::scale ? g0 + dcoord : g0 * std::exp(dcoord);
+    if (link == ScaleCoordinate::scale && !(g > 0))
       return Result::without_value("fused scale is not positive in dimension " + std::to_string(i) + ": g0 = " +
                                    describe(g0) + ", fused g = " + describe(g) + "; there is no fused distribution");
     if (!std::isfinite(g) || !(g > 0) || !std::isfinite(dmu) || !std::isfinite(mu0 + dmu))
@@ -353,7 +357,7 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleLink link, const Fusi
                                    " leave the floating-point range");
     loc(i) = mu0 + dmu;
     scale(i) = g;
-    const T scale_part = link == ScaleLink::identity
+    const T scale_part = link == ScaleCoordinate::scale
                              ? stable::detail::kl_scale_part_from_difference(std::min(g0, g), std::max(g0, g),
                                                                              std::abs(dcoord))
                              : log_scale_kl(dcoord);
@@ -363,7 +367,7 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleLink link, const Fusi
 }
 
 template <Real T>
-FusionCertificate<T> certify(ScaleLink link, const FusionInputs<T>& in, const Vector<T>& alpha) {
+FusionCertificate<T> certify(ScaleCoordinate link, const FusionInputs<T>& in, const Vector<T>& alpha) {
   Vector<T> budgets(alpha.size());
   for (Eigen::Index k = 0; k < alpha.size(); ++k) {
     const std::size_t kk = static_cast<std::size_t>(k);
@@ -400,7 +404,7 @@ FusionInputs<T> inputs_of(const IndependentCauchy<T>& base, std::span<const Inde
 
 /// The fused law, or the reason it does not exist (identity link: a fused scale <= 0).
 template <Real T>
-FusionResult<IndependentCauchy<T>> fused_law(ScaleLink link, const IndependentCauchy<T>& base,
+FusionResult<IndependentCauchy<T>> fused_law(ScaleCoordinate link, const IndependentCauchy<T>& base,
                                              std::type_identity_t<std::span<const IndependentCauchy<T>>> domains,
                                              const Vector<T>& alpha) {
   auto fused = detail::fuse(link, detail::inputs_of(base, domains, alpha, "fused_law"), alpha);
@@ -410,7 +414,7 @@ FusionResult<IndependentCauchy<T>> fused_law(ScaleLink link, const IndependentCa
 
 /// KL(P0 || P_fused), or the reason the fused law does not exist.
 template <Real T>
-FusionResult<T> fused_kl(ScaleLink link, const IndependentCauchy<T>& base,
+FusionResult<T> fused_kl(ScaleCoordinate link, const IndependentCauchy<T>& base,
                          std::type_identity_t<std::span<const IndependentCauchy<T>>> domains, const Vector<T>& alpha) {
   auto fused = detail::fuse(link, detail::inputs_of(base, domains, alpha, "fused_kl"), alpha);
   if (!fused) return FusionResult<T>::without_value(fused.reason());
@@ -419,7 +423,7 @@ FusionResult<T> fused_kl(ScaleLink link, const IndependentCauchy<T>& base,
 
 /// One position, displaced laws known: budgets are the exact KL(P0 || P_k).
 template <Real T>
-FusionCertificate<T> certify_fusion(ScaleLink link, const IndependentCauchy<T>& base,
+FusionCertificate<T> certify_fusion(ScaleCoordinate link, const IndependentCauchy<T>& base,
                                     std::type_identity_t<std::span<const IndependentCauchy<T>>> domains,
                                     const Vector<T>& alpha) {
   return detail::certify(link, detail::inputs_of(base, domains, alpha, "certify_fusion"), alpha);
@@ -427,7 +431,7 @@ FusionCertificate<T> certify_fusion(ScaleLink link, const IndependentCauchy<T>& 
 
 /// One position (or all positions sharing budgets), only budgets known: no exact KL.
 template <Real T>
-FusionCertificate<T> certify_fusion(ScaleLink link, Eigen::Index dimension, const Vector<T>& budgets,
+FusionCertificate<T> certify_fusion(ScaleCoordinate link, Eigen::Index dimension, const Vector<T>& budgets,
                                     const Vector<T>& alpha) {
   detail::require_budgets_and_weights(budgets, alpha, "certify_fusion");
   detail::require_dimension<T>(dimension, "certify_fusion");
@@ -442,7 +446,7 @@ FusionCertificate<T> certify_fusion(ScaleLink link, Eigen::Index dimension, cons
 /// Per position over a batch: base and domain k are [P x d] rows of laws.
 template <Real T>
 std::vector<FusionCertificate<T>> certify_fusion_rows(
-    ScaleLink link, const IndependentCauchyRows<T>& base,
+    ScaleCoordinate link, const IndependentCauchyRows<T>& base,
     std::type_identity_t<std::span<const IndependentCauchyRows<T>>> domains, const Vector<T>& alpha) {
   require(domains.size() == static_cast<std::size_t>(alpha.size()), "certify_fusion_rows: ", domains.size(),
           " domains but ", alpha.size(), " weights");
@@ -472,7 +476,7 @@ std::vector<FusionCertificate<T>> certify_fusion_rows(
 
 /// Per position over a batch from budgets only: budgets is [P x K], row r holds eps_k of position r.
 template <Real T>
-std::vector<FusionCertificate<T>> certify_fusion_rows(ScaleLink link, Eigen::Index dimension,
+std::vector<FusionCertificate<T>> certify_fusion_rows(ScaleCoordinate link, Eigen::Index dimension,
                                                       const RowMatrix<T>& budgets, const Vector<T>& alpha) {
   require(budgets.cols() == alpha.size(), "certify_fusion_rows: budgets have ", budgets.cols(), " columns but there are ",
           alpha.size(), " weights");

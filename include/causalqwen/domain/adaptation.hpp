@@ -122,8 +122,8 @@ AdaptationResult<typename Head::scalar_type> adapt_abduction(const Head& base,
     const auto& hidden = batch.data.hidden;
     work.abduction().set_params(param.materialize(base_params, theta));
     const auto forward = work.forward(hidden, &rng);
-    const auto loss = head::causal_loss(forward.action, work.action().params().threshold, batch.data.targets,
-                                        options.loss);
+    const auto loss = head::causal_loss(forward.action, work.action().threshold(), batch.data.targets, options.loss,
+                                        true, work.backend());
     auto grad = work.backward(hidden, forward, loss.gradient).params.abduction;
     if (lambda > 0 || budget) {
       const auto rows = static_cast<Eigen::Index>(batch.index.size());

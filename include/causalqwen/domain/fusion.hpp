@@ -2,9 +2,9 @@
 // Fusion of knowledge deltas: W_fused = W_base + sum_j alpha_j delta_j, for any subset of deltas
 // and any weights. Every delta must have been taken against this base and scale link.
 // Because the abduction is linear in W, the fused law at a position h is the base law displaced by
-// sum_j alpha_j (delta_j h) in (loc, raw scale): with ExpLink that is the fusion of log g
-// (ScaleLink::log), with IdentityLink the fusion of g itself (ScaleLink::identity), the two settings
-// for which cauchy/fusion_bounds.hpp proves certified bounds. SoftplusLink has none.
+// sum_j alpha_j (delta_j h) in (loc, raw scale), i.e. in the link's ScaleCoordinate: log g for
+// ExpLink, g itself for IdentityLink, the two for which cauchy/fusion_bounds.hpp proves certified
+// bounds. SoftplusLink has none.
 
 #include <causalqwen/cauchy/fusion_bounds.hpp>
 #include <causalqwen/core/error.hpp>
@@ -21,17 +21,16 @@
 
 namespace causalqwen::domain {
 
-/// The fusion geometry of a head's scale link, or why no certified bound applies to it.
+/// The fusion geometry of a head's scale link (the coordinate its raw scale is in), or why no
+/// certified bound applies to it.
 template <head::ScaleLinkPolicy Link>
-FusionResult<ScaleLink> fusion_link() {
-  if constexpr (std::is_same_v<Link, head::ExpLink>)
-    return FusionResult<ScaleLink>::with_value(ScaleLink::log);
-  else if constexpr (std::is_same_v<Link, head::IdentityLink>)
-    return FusionResult<ScaleLink>::with_value(ScaleLink::identity);
+FusionResult<ScaleCoordinate> fusion_link() {
+  if constexpr (Link::coordinate == ScaleCoordinate::softplus_inverse_scale)
+    return FusionResult<ScaleCoordinate>::without_value("no certified fusion bound is known for the '" +
+                                                        std::string(Link::name()) +
+                                                        "' scale link (only for identity and exp/log)");
   else
-    return FusionResult<ScaleLink>::without_value("no certified fusion bound is known for the '" +
-                                                  std::string(Link::name()) +
-                                                  "' scale link (only for identity and exp/log)");
+    return FusionResult<ScaleCoordinate>::with_value(Link::coordinate);
 }
 
 /// W_base + sum_j alpha_j delta_j.

@@ -76,7 +76,7 @@ namespace detail {
 /// The link applied without throwing: NaN where the scale would not be a finite positive number.
 template <head::ScaleLinkPolicy Link, Real T>
 T scale_or_nan(T raw) {
-  if constexpr (std::is_same_v<Link, head::IdentityLink>) {
+  if constexpr (Link::coordinate == ScaleCoordinate::scale) {
     if (!(raw > 0)) return std::numeric_limits<T>::quiet_NaN();
   }
   const T g = Link::apply(raw);

@@ -30,7 +30,7 @@ template <class P, class F>
   requires ParameterSet<std::remove_const_t<P>>
 void for_each_block(P& params, F&& f) {
   auto blocks = params.blocks();
-  const auto names = std::remove_const_t<P>::block_names();
+  static const auto names = std::remove_const_t<P>::block_names();  // built once per type, not per call
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (f(names[I], std::get<I>(blocks)), ...);
   }(std::make_index_sequence<std::tuple_size_v<decltype(blocks)>>{});
@@ -42,7 +42,7 @@ template <class PA, class PB, class F>
 void for_each_block_pair(PA& a, PB& b, F&& f) {
   auto blocks_a = a.blocks();
   auto blocks_b = b.blocks();
-  const auto names = std::remove_const_t<PA>::block_names();
+  static const auto names = std::remove_const_t<PA>::block_names();
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     ((require(std::get<I>(blocks_a).rows() == std::get<I>(blocks_b).rows() &&
                   std::get<I>(blocks_a).cols() == std::get<I>(blocks_b).cols(),

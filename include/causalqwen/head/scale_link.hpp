@@ -7,6 +7,7 @@
 //   IdentityLink scale = raw               the linear form the domain-fusion bounds are proved for;
 //                                          a non-positive raw value is an error, never clamped.
 
+#include <causalqwen/cauchy/scale_coordinate.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/real.hpp>
 
@@ -23,9 +24,11 @@ concept ScaleLinkPolicy = requires(double raw, double scale, float raw_f) {
   { L::derivative(raw) } -> std::same_as<double>;
   { L::inverse(scale) } -> std::same_as<double>;
   { L::name() } -> std::convertible_to<std::string_view>;
+  { L::coordinate } -> std::convertible_to<ScaleCoordinate>;  // the coordinate `raw` is in
 };
 
 struct ExpLink {
+  static constexpr ScaleCoordinate coordinate = ScaleCoordinate::log_scale;
   template <Real T>
   static T apply(T raw) { return std::exp(raw); }
   template <Real T>
@@ -40,6 +43,7 @@ struct ExpLink {
 };
 
 struct SoftplusLink {
+  static constexpr ScaleCoordinate coordinate = ScaleCoordinate::softplus_inverse_scale;
   template <Real T>
   static T apply(T raw) {
     // log1p(exp(raw)) overflows for large raw; raw + log1p(exp(-raw)) is the same number.
@@ -60,6 +64,7 @@ struct SoftplusLink {
 };
 
 struct IdentityLink {
+  static constexpr ScaleCoordinate coordinate = ScaleCoordinate::scale;
   template <Real T>
   static T apply(T raw) {
     require(raw > 0, "IdentityLink: scale must be > 0, got ", raw,

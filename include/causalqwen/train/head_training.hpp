@@ -50,7 +50,8 @@ TrainingRecord train_step(Head& head, AdamW<typename Head::params_type>& optimiz
                           const head::LossOptions<typename Head::scalar_type>& loss_options, StepGenerator& rng) {
   using T = typename Head::scalar_type;
   const auto forward = head.forward(batch.hidden, &rng);
-  const auto loss = head::causal_loss(forward.action, head.action().params().threshold, batch.targets, loss_options);
+  const auto loss =
+      head::causal_loss(forward.action, head.action().threshold(), batch.targets, loss_options, true, head.backend());
   const auto grad = head.backward(batch.hidden, forward, loss.gradient);
   StepInfo<T> info{};
   head.update_params([&](typename Head::params_type& p) { info = optimizer.step(p, grad.params); });
