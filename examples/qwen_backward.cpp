@@ -45,10 +45,10 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     const TrainableQwen2<> model(model_dir, CpuBackend<float>(threads));
     const auto loaded = std::chrono::steady_clock::now();
-    auto gradients = model.zero_gradients();
+    auto accumulator = model.zero_gradients();
     double loss = 0;
     if (loss_kind == "lm") {
-      loss = next_token_cross_entropy(model, std::span<const TokenId>(tokens), gradients);
+      loss = next_token_cross_entropy(model, std::span<const TokenId>(tokens), accumulator);
     } else {
       require(!upstream_file.empty(), "--loss hidden needs --upstream G.npy");
       const RowMatrix<float> upstream = domain::load_features<float>(upstream_file, model.hidden_size());
@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
               " rows of G for ", tokens.size(), " tokens");
       const auto tape = model.forward(std::span<const TokenId>(tokens));
       loss = (upstream.cast<double>().array() * model.hidden(tape).cast<double>().array()).sum();
-      model.embeddings_backward(tokens, model.backward(tape, upstream, gradients), gradients);
+      model.embeddings_backward(tokens, model.backward(tape, upstream, accumulator), accumulator);
     }
+    const Qwen2Parameters<float> gradients = model.gradients(accumulator);
     const auto done = std::chrono::steady_clock::now();
 
     io::SafetensorsWriter writer;

@@ -7,9 +7,11 @@
 // projections, the rotated q and k, v, the attention output, the fused gate/up projection and
 // the SwiGLU output. Attention probabilities are recomputed in the backward. backward() takes
 // dL/dh (h the output of the final RMSNorm, what a head reads), ADDS the gradient of every
-// parameter into a Qwen2Parameters accumulator and returns dL/d(input embeddings), which
+// parameter into a Qwen2Gradients accumulator and returns dL/d(input embeddings), which
 // embeddings_backward() scatters into the embedding table (or a caller routes elsewhere, e.g.
 // a <NUM> row to its value encoding). A batch is a loop over sequences into one accumulator.
+// The accumulator lives in backend storage, so a step allocates and transfers no gradient until
+// gradients() downloads it once, as a Qwen2Parameters (the parameters' layout and names).
 //
 // The backend holds a copy of the parameters in its own storage (weights for the projections);
 // set_parameters() / update_parameters() re-upload after an optimiser step.
@@ -46,6 +48,17 @@ struct Qwen2Tape {
   Matrix hidden;  ///< the output h [T x H]
 };
 
+/// dL/d(every parameter) accumulated in backend storage, per layer as the backend runs them.
+template <Backend B>
+struct Qwen2Gradients {
+  using Matrix = typename B::Matrix;
+  struct Layer {
+    Matrix input_norm, qkv, qkv_bias, o, post_norm, gate_up, down;
+  };
+  Matrix embed_tokens, norm, lm_head;  // lm_head: no rows when tied
+  std::vector<Layer> layers;
+};
+
 template <Backend B = CpuBackend<float>>
 class TrainableQwen2 {
  public:
@@ -55,6 +68,7 @@ class TrainableQwen2 {
   using Weight = typename B::Weight;
   using Parameters = Qwen2Parameters<T>;
   using Tape = Qwen2Tape<B>;
+  using Gradients = Qwen2Gradients<B>;
 
   explicit TrainableQwen2(Parameters parameters, B backend = B{}) : backend_(std::move(backend)) {
     set_parameters(std::move(parameters));
@@ -84,7 +98,39 @@ class TrainableQwen2 {
     upload();
   }
   /// A zero gradient accumulator of this model's shapes.
-  Parameters zero_gradients() const { return Parameters::zeros(config(), vocab_size()); }
+  Gradients zero_gradients() const {
+    const Qwen2Config& c = config();
+    const std::int64_t h = c.hidden_size, qkv = c.q_size() + 2 * c.kv_size(), inner = c.intermediate_size;
+    Gradients g;
+    g.embed_tokens = backend_.zeros(vocab_size(), h);
+    g.norm = backend_.zeros(1, h);
+    g.lm_head = backend_.zeros(c.tie_word_embeddings ? 0 : vocab_size(), h);
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l)
+      g.layers.push_back({backend_.zeros(1, h), backend_.zeros(qkv, h), backend_.zeros(1, c.attention_bias ? qkv : 0),
+                          backend_.zeros(h, c.q_size()), backend_.zeros(1, h), backend_.zeros(2 * inner, h),
+                          backend_.zeros(h, inner)});
+    return g;
+  }
+  /// The accumulated gradients on the host, in the parameters' layout (names: for_each_qwen2_tensor).
+  Parameters gradients(const Gradients& g) const {
+    check_gradients(g);
+    const std::int64_t layers = config().num_hidden_layers;
+    Parameters p = Parameters::zeros(config(), vocab_size());
+    p.embed_tokens = backend_.download(g.embed_tokens);
+    p.norm = backend_.download(g.norm);
+    p.lm_head = backend_.download(g.lm_head);
+    for (std::int64_t l = 0; l < layers; ++l) {
+      const typename Gradients::Layer& layer = g.layers[static_cast<std::size_t>(l)];
+      layer_rows(p.input_norm, l, layers) = backend_.download(layer.input_norm);
+      layer_rows(p.qkv, l, layers) = backend_.download(layer.qkv);
+      layer_rows(p.qkv_bias, l, layers) = backend_.download(layer.qkv_bias);
+      layer_rows(p.o, l, layers) = backend_.download(layer.o);
+      layer_rows(p.post_norm, l, layers) = backend_.download(layer.post_norm);
+      layer_rows(p.gate_up, l, layers) = backend_.download(layer.gate_up);
+      layer_rows(p.down, l, layers) = backend_.download(layer.down);
+    }
+    return p;
+  }
 
   /// The input embeddings of `tokens` [T x H].
   RowMatrix<T> embeddings(std::span<const TokenId> tokens) const {
@@ -134,76 +180,55 @@ class TrainableQwen2 {
 
   /// Adds dL/d(every parameter) to `gradients` given dL/dh [T x H] of the taped sequence; returns
   /// dL/d(input embeddings) [T x H] (not yet in the embedding table: see embeddings_backward).
-  RowMatrix<T> backward(const Tape& tape, const RowMatrix<T>& d_hidden, Parameters& gradients) const {
+  RowMatrix<T> backward(const Tape& tape, const RowMatrix<T>& d_hidden, Gradients& gradients) const {
     const Qwen2Config& c = config();
     require(tape.layers.size() == layers_.size() && d_hidden.rows() == backend_.rows(tape.hidden) &&
                 d_hidden.cols() == c.hidden_size,
             "TrainableQwen2::backward: upstream [", d_hidden.rows(), " x ", d_hidden.cols(),
             "] does not fit the taped sequence of ", backend_.rows(tape.hidden), " positions");
-    check_gradient_shapes(gradients);
-    const std::int64_t count = d_hidden.rows(), h = c.hidden_size, q = c.q_size(), kv = c.kv_size();
-    const std::int64_t inner = c.intermediate_size, layers = c.num_hidden_layers;
+    check_gradients(gradients);
+    const std::int64_t count = d_hidden.rows(), q = c.q_size(), kv = c.kv_size();
     Matrix d_x, d_part, d_normed, d_activated, d_gate_up, d_attended, d_q, d_k, d_v;
-    Matrix d_norm = backend_.zeros(1, h);
-    backend_.rms_norm_backward(tape.last, final_norm_, c.rms_norm_eps, backend_.upload(d_hidden), d_x, d_norm);
-    gradients.norm += backend_.download(d_norm);
+    Matrix d_qkv = backend_.zeros(count, q + 2 * kv);
+    backend_.rms_norm_backward(tape.last, final_norm_, c.rms_norm_eps, backend_.upload(d_hidden), d_x, gradients.norm);
 
-    for (std::int64_t l = layers - 1; l >= 0; --l) {
-      const Layer& layer = layers_[static_cast<std::size_t>(l)];
-      const typename Tape::Layer& saved = tape.layers[static_cast<std::size_t>(l)];
+    for (std::size_t l = layers_.size(); l-- > 0;) {
+      const Layer& layer = layers_[l];
+      const typename Tape::Layer& saved = tape.layers[l];
+      typename Gradients::Layer& g = gradients.layers[l];
       // x_out = middle + down(swiglu(gate_up(norm(middle)))): d_x reaches both terms.
-      Matrix d_down = backend_.zeros(h, inner);
-      backend_.matmul_backward_weight(d_x, saved.activated, d_down);
+      backend_.matmul_backward_weight(d_x, saved.activated, g.down);
       backend_.matmul_backward_input(d_x, layer.down, d_activated);
       backend_.swiglu_backward(saved.gate_up, d_activated, d_gate_up);
-      Matrix d_gate_up_weight = backend_.zeros(2 * inner, h);
-      backend_.matmul_backward_weight(d_gate_up, saved.mlp_normed, d_gate_up_weight);
+      backend_.matmul_backward_weight(d_gate_up, saved.mlp_normed, g.gate_up);
       backend_.matmul_backward_input(d_gate_up, layer.gate_up, d_normed);
-      Matrix d_post_norm = backend_.zeros(1, h);
-      backend_.rms_norm_backward(saved.middle, layer.post_norm, c.rms_norm_eps, d_normed, d_part, d_post_norm);
+      backend_.rms_norm_backward(saved.middle, layer.post_norm, c.rms_norm_eps, d_normed, d_part, g.post_norm);
       backend_.add(d_x, d_part);
 
       // middle = input + o(attention(rope(q), rope(k), v)) with q/k/v = qkv(norm(input)).
-      Matrix d_o = backend_.zeros(h, q);
-      backend_.matmul_backward_weight(d_x, saved.attended, d_o);
+      backend_.matmul_backward_weight(d_x, saved.attended, g.o);
       backend_.matmul_backward_input(d_x, layer.o, d_attended);
       backend_.attention_backward(saved.q, saved.k, saved.v, c.num_attention_heads, c.num_key_value_heads, c.head_dim,
                                   d_attended, d_q, d_k, d_v);
       backend_.rotary_backward(d_q, c.num_attention_heads, c.head_dim, tape.rotary_table);
       backend_.rotary_backward(d_k, c.num_key_value_heads, c.head_dim, tape.rotary_table);
-      Matrix d_qkv = backend_.zeros(count, q + 2 * kv);
       backend_.set_columns(d_qkv, 0, d_q);
       backend_.set_columns(d_qkv, q, d_k);
       backend_.set_columns(d_qkv, q + kv, d_v);
-      if (c.attention_bias) {
-        Matrix d_bias = backend_.zeros(1, q + 2 * kv);
-        backend_.add_column_sums(d_qkv, d_bias);
-        layer_rows(gradients.qkv_bias, l, layers) += backend_.download(d_bias);
-      }
-      Matrix d_qkv_weight = backend_.zeros(q + 2 * kv, h);
-      backend_.matmul_backward_weight(d_qkv, saved.attention_normed, d_qkv_weight);
+      if (c.attention_bias) backend_.add_column_sums(d_qkv, g.qkv_bias);
+      backend_.matmul_backward_weight(d_qkv, saved.attention_normed, g.qkv);
       backend_.matmul_backward_input(d_qkv, layer.qkv, d_normed);
-      Matrix d_input_norm = backend_.zeros(1, h);
-      backend_.rms_norm_backward(saved.input, layer.input_norm, c.rms_norm_eps, d_normed, d_part, d_input_norm);
+      backend_.rms_norm_backward(saved.input, layer.input_norm, c.rms_norm_eps, d_normed, d_part, g.input_norm);
       backend_.add(d_x, d_part);
-
-      layer_rows(gradients.down, l, layers) += backend_.download(d_down);
-      layer_rows(gradients.gate_up, l, layers) += backend_.download(d_gate_up_weight);
-      layer_rows(gradients.post_norm, l, layers) += backend_.download(d_post_norm);
-      layer_rows(gradients.o, l, layers) += backend_.download(d_o);
-      layer_rows(gradients.qkv, l, layers) += backend_.download(d_qkv_weight);
-      layer_rows(gradients.input_norm, l, layers) += backend_.download(d_input_norm);
     }
     return backend_.download(d_x);
   }
 
   /// Adds the gradient of the input embeddings of `tokens` into the embedding table's gradient.
   void embeddings_backward(std::span<const TokenId> tokens, const RowMatrix<T>& d_embeddings,
-                           Parameters& gradients) const {
-    check_gradient_shapes(gradients);
-    Matrix d_table = backend_.zeros(gradients.embed_tokens.rows(), gradients.embed_tokens.cols());
-    backend_.embed_backward(tokens, backend_.upload(d_embeddings), d_table);
-    gradients.embed_tokens += backend_.download(d_table);
+                           Gradients& gradients) const {
+    check_gradients(gradients);
+    backend_.embed_backward(tokens, backend_.upload(d_embeddings), gradients.embed_tokens);
   }
 
   /// Logits [T x V] of hidden states (lm_head, or the embedding when tied).
@@ -213,14 +238,13 @@ class TrainableQwen2 {
     return backend_.download(out);
   }
   /// Adds the output projection's gradient (the embedding's when tied) and returns dL/dh.
-  RowMatrix<T> logits_backward(const RowMatrix<T>& hidden, const RowMatrix<T>& d_logits, Parameters& gradients) const {
-    check_gradient_shapes(gradients);
-    RowMatrix<T>& target = config().tie_word_embeddings ? gradients.embed_tokens : gradients.lm_head;
-    const Matrix x = backend_.upload(hidden), d_out = backend_.upload(d_logits);
-    Matrix d_weight = backend_.zeros(target.rows(), target.cols()), d_hidden;
-    backend_.matmul_backward_weight(d_out, x, d_weight);
+  RowMatrix<T> logits_backward(const RowMatrix<T>& hidden, const RowMatrix<T>& d_logits, Gradients& gradients) const {
+    check_gradients(gradients);
+    const Matrix d_out = backend_.upload(d_logits);
+    Matrix d_hidden;
+    backend_.matmul_backward_weight(d_out, backend_.upload(hidden),
+                                    config().tie_word_embeddings ? gradients.embed_tokens : gradients.lm_head);
     backend_.matmul_backward_input(d_out, output_weight(), d_hidden);
-    target += backend_.download(d_weight);
     return backend_.download(d_hidden);
   }
 
@@ -233,8 +257,13 @@ class TrainableQwen2 {
   static void check_shapes(const Parameters& p) {
     Parameters::zeros(p.config, p.vocab_size()).require_same_shapes(p, "TrainableQwen2 parameters");
   }
-  void check_gradient_shapes(const Parameters& gradients) const {
-    parameters_.require_same_shapes(gradients, "TrainableQwen2 gradients");
+  /// The kernels check every shape they touch; this catches an accumulator of another model first.
+  void check_gradients(const Gradients& gradients) const {
+    require(gradients.layers.size() == layers_.size() && backend_.rows(gradients.embed_tokens) == vocab_size() &&
+                backend_.rows(gradients.lm_head) == (config().tie_word_embeddings ? 0 : vocab_size()),
+            "TrainableQwen2: a gradient accumulator of ", gradients.layers.size(), " layers and ",
+            backend_.rows(gradients.embed_tokens), " embedding rows for a model of ", layers_.size(), " and ",
+            vocab_size(), " (tied: ", config().tie_word_embeddings, "); make it with zero_gradients()");
   }
 
   void upload() {
@@ -270,7 +299,7 @@ class TrainableQwen2 {
 /// added into `gradients`. Returns the loss.
 template <Backend B>
 typename B::scalar_type next_token_cross_entropy(const TrainableQwen2<B>& model, std::span<const TokenId> tokens,
-                                                 Qwen2Parameters<typename B::scalar_type>& gradients) {
+                                                 Qwen2Gradients<B>& gradients) {
   using T = typename B::scalar_type;
   require(tokens.size() >= 2, "next_token_cross_entropy: ", tokens.size(), " tokens; at least 2 are needed");
   const auto predicted = static_cast<Eigen::Index>(tokens.size() - 1);

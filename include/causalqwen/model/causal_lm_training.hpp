@@ -95,25 +95,25 @@ CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_an
   }
 
   auto [loss, head_gradient] = causal_head.loss_and_gradient(hidden, targets, options, rng);
-  CausalLMLoss<T, typename E::params_type> result{loss,
-                                                  {backbone.zero_gradients(), head::zeros_like(encoding.params()),
-                                                   std::move(head_gradient.params)}};
+  auto backbone_gradients = backbone.zero_gradients();
+  auto encoding_gradient = head::zeros_like(encoding.params());
   row = 0;
   for (std::size_t s = 0; s < batch.size(); ++s) {
     const NumberedText& sequence = batch[s];
     const auto predicted = static_cast<Eigen::Index>(sequence.ids.size() - 1);
     RowMatrix<T> d_hidden = RowMatrix<T>::Zero(predicted + 1, hidden_size);  // the last position has no target
     d_hidden.topRows(predicted) = head_gradient.hidden.middleRows(row, predicted);
-    RowMatrix<T> d_embeddings = backbone.backward(tapes[s], d_hidden, result.gradients.backbone);
+    RowMatrix<T> d_embeddings = backbone.backward(tapes[s], d_hidden, backbone_gradients);
     for (std::size_t t = 0; t < sequence.ids.size(); ++t) {
       if (sequence.ids[t] != num) continue;
-      encoding.backward(sequence.values[t], d_embeddings.row(static_cast<Eigen::Index>(t)), result.gradients.encoding);
+      encoding.backward(sequence.values[t], d_embeddings.row(static_cast<Eigen::Index>(t)), encoding_gradient);
       d_embeddings.row(static_cast<Eigen::Index>(t)).setZero();
     }
-    backbone.embeddings_backward(sequence.ids, d_embeddings, result.gradients.backbone);
+    backbone.embeddings_backward(sequence.ids, d_embeddings, backbone_gradients);
     row += predicted;
   }
-  return result;
+  return {loss,
+          {backbone.gradients(backbone_gradients), std::move(encoding_gradient), std::move(head_gradient.params)}};
 }
 
 }  // namespace causalqwen::model
