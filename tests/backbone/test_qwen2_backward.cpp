@@ -5,7 +5,9 @@
 #include <causalqwen/backbone/qwen2_parameters.hpp>
 #include <causalqwen/backbone/qwen2_training.hpp>
 #include <causalqwen/domain/features.hpp>
+#include <causalqwen/head/parameters.hpp>
 #include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/train/adamw.hpp>
 
 #include "tiny_qwen2.hpp"
 
@@ -189,4 +191,22 @@ TEST_CASE("bad inputs to the backward pass are errors") {
   CHECK_THROWS_AS(load_qwen2_parameters<float>(tiny::config(4, 1, true), tiny::store(tiny::config(4, 2, true), 3),
                                                "random Qwen2"),
                   error);
+}
+
+TEST_CASE("AdamW steps the backbone's parameters: the language-model loss falls") {
+  static_assert(head::ParameterSet<Qwen2Parameters<float>>);
+  const Qwen2Config config = tiny::config(4, 2, false);
+  TrainableQwen2<> model(load_qwen2_parameters<float>(config, tiny::store(config, 5), "random Qwen2"));
+  const std::vector<TokenId> tokens = {1, 7, 3, 9, 4, 1, 7, 3};
+  train::AdamW<Qwen2Parameters<float>> optimizer(train::AdamWOptions<float>{.learning_rate = 1e-2f});
+  float first = 0, last = 0;
+  for (int step = 0; step < 5; ++step) {
+    auto accumulator = model.zero_gradients();
+    last = next_token_cross_entropy(model, std::span<const TokenId>(tokens), accumulator);
+    if (step == 0) first = last;
+    const auto gradients = model.gradients(accumulator);
+    model.update_parameters([&](Qwen2Parameters<float>& p) { optimizer.step(p, gradients); });
+  }
+  MESSAGE("next-token loss ", first, " -> ", last, " after 4 AdamW steps");
+  CHECK(last < first);
 }
