@@ -9,6 +9,8 @@
 #include <causalqwen/backbone/qwen2_gguf.hpp>
 #include <causalqwen/core/atomic_file.hpp>
 
+#include "token_list.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -35,20 +37,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    std::vector<TokenId> tokens;
-    for (const std::string& field : CLI::detail::split(token_list, ',')) {
-      std::size_t used = 0;
-      long value = -1;
-      try {
-        value = std::stol(field, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      require(used == field.size() && !field.empty() && value >= 0 && value <= INT32_MAX, "--tokens: '", field,
-              "' is not a token id");
-      tokens.push_back(static_cast<TokenId>(value));
-    }
-    require(!tokens.empty(), "--tokens: no token ids given");
+    const std::vector<TokenId> tokens = parse_token_list(token_list);
 
     const std::map<std::string, WeightFormat> formats = {
         {"as-stored", WeightFormat::as_stored}, {"f32", WeightFormat::dense}, {"bf16", WeightFormat::bf16}};

@@ -79,6 +79,20 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   // Per-row sums of the one-vs-rest cross-entropy of every class (and its scaled gradient).
   { b.ovr_cross_entropy_rows(cm, cm, host_vector, classes, scalar, out, out) }
       -> std::same_as<std::vector<typename B::scalar_type>>;
+
+  // Training: what a backward pass needs beyond the operations above. Gradients are Matrices;
+  // weight gradients accumulate (+=), so sequences of a batch and both uses of a tied matrix add up.
+  { b.upload_weight(host) } -> std::same_as<typename B::Weight>;  // a dense (master) weight
+  { b.zeros(n, n) } -> std::same_as<typename B::Matrix>;
+  b.set_columns(m, n, cm);                          // columns [begin, begin + part.cols()) = part
+  b.add_column_sums(cm, m);                         // d_bias (1 x cols) += sum of the rows of d_out
+  b.embed_backward(tokens, cm, m);                  // d_table rows += d_rows (scatter-add)
+  b.matmul_backward_input(cm, w, m);                // d_x = d_out W
+  b.matmul_backward_weight(cm, cm, m);              // d_W += d_out^T x
+  b.rms_norm_backward(cm, cm, real, cm, m, m);      // x, weight, eps, d_out -> d_x, d_weight +=
+  b.rotary_backward(m, n, n, cm);                   // in place: the transposed rotation
+  b.attention_backward(cm, cm, cm, n, n, n, cm, m, m, m);  // q, k, v, heads, kv heads, head dim, d_out -> d_q, d_k, d_v
+  b.swiglu_backward(cm, cm, m);                     // fused [gate | up], d_out -> d_gate_up
 };
 
 }  // namespace causalqwen

@@ -11,6 +11,7 @@
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/kernels/attention.hpp>
 #include <causalqwen/kernels/cauchy_linear.hpp>
+#include <causalqwen/kernels/embedding.hpp>
 #include <causalqwen/kernels/matmul.hpp>
 #include <causalqwen/kernels/ovr_loss.hpp>
 #include <causalqwen/kernels/product.hpp>
@@ -83,7 +84,10 @@ class CpuBackend {
     }
     return Weight::from_host(std::move(values), format);
   }
-  Weight upload_weight(RowMatrix<T> host, WeightFormat format) const { return Weight::from_host(std::move(host), format); }
+  /// A host matrix as a weight (dense by default: the master copy training updates).
+  Weight upload_weight(RowMatrix<T> host, WeightFormat format = WeightFormat::dense) const {
+    return Weight::from_host(std::move(host), format);
+  }
   /// The weight's values on the host; a dense weight moves out without a copy.
   RowMatrix<T> download_weight(Weight weight) const { return std::move(weight).into_host(); }
   /// The first `count` rows of `w` followed by `extra`, in w's format, in one allocation.
@@ -111,15 +115,7 @@ class CpuBackend {
     m.conservativeResize(capacity, cols);
   }
 
-  Matrix embed(const Weight& table, std::span<const TokenId> tokens) const {
-    Matrix out(static_cast<std::int64_t>(tokens.size()), table.cols());
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      require(tokens[i] >= 0 && tokens[i] < table.rows(), "token id ", tokens[i], " at position ", i,
-              " is outside the vocabulary [0, ", table.rows(), ")");
-      out.row(static_cast<std::int64_t>(i)) = table.row(tokens[i]);
-    }
-    return out;
-  }
+  Matrix embed(const Weight& table, std::span<const TokenId> tokens) const { return kernels::embed(table, tokens); }
   void matmul(const Matrix& x, const Weight& w, Matrix& out) const { kernels::matmul(x, w, out, threads_, precision_); }
   void columns(const Matrix& x, std::int64_t begin, std::int64_t count, Matrix& out) const {
     require(begin >= 0 && count >= 0 && begin + count <= x.cols(), "columns: [", begin, ", ", begin + count,
@@ -170,6 +166,46 @@ class CpuBackend {
                                         std::span<const std::int32_t> targets, T gradient_weight, Matrix* d_loc,
                                         Matrix* d_scale) const {
     return kernels::ovr_cross_entropy_rows(loc, scale, threshold, targets, gradient_weight, d_loc, d_scale, threads_);
+  }
+
+  // Training: backward of the operations above (see the Backend concept).
+  Matrix zeros(std::int64_t rows, std::int64_t cols) const { return Matrix::Zero(rows, cols); }
+  void set_columns(Matrix& m, std::int64_t begin, const Matrix& part) const {
+    require(part.rows() == m.rows() && begin >= 0 && begin + part.cols() <= m.cols(), "set_columns: [", part.rows(),
+            " x ", part.cols(), "] at column ", begin, " of a ", m.rows(), " x ", m.cols(), " matrix");
+    m.middleCols(begin, part.cols()) = part;
+  }
+  void add_column_sums(const Matrix& d_out, Matrix& d_bias) const {
+    require(d_bias.rows() == 1 && d_bias.cols() == d_out.cols(), "add_column_sums: a ", d_bias.rows(), " x ",
+            d_bias.cols(), " bias gradient for rows of ", d_out.cols());
+    d_bias += d_out.colwise().sum();
+  }
+  void embed_backward(std::span<const TokenId> tokens, const Matrix& d_rows, Matrix& d_table) const {
+    kernels::embed_backward(tokens, d_rows, d_table);
+  }
+  void matmul_backward_input(const Matrix& d_out, const Weight& w, Matrix& d_x) const {
+    kernels::matmul_backward_input(d_out, w, d_x, threads_);
+  }
+  void matmul_backward_weight(const Matrix& d_out, const Matrix& x, Matrix& d_w) const {
+    kernels::matmul_backward_weight(d_out, x, d_w, threads_);
+  }
+  void rms_norm_backward(const Matrix& x, const Matrix& weight, double eps, const Matrix& d_out, Matrix& d_x,
+                         Matrix& d_weight) const {
+    require(weight.rows() == 1 && d_weight.rows() == 1, "rms_norm_backward: weight and its gradient must be one row");
+    RowVector<T> d_row = d_weight.row(0);
+    kernels::rms_norm_backward<T>(x, weight.row(0), static_cast<T>(eps), d_out, d_x, d_row, threads_);
+    d_weight.row(0) = d_row;
+  }
+  void rotary_backward(Matrix& d_x, std::int64_t heads, std::int64_t head_dim, const Matrix& table) const {
+    kernels::rotary_backward(d_x, heads, head_dim, table, threads_);
+  }
+  void attention_backward(const Matrix& q, const Matrix& keys, const Matrix& values, std::int64_t heads,
+                          std::int64_t kv_heads, std::int64_t head_dim, const Matrix& d_out, Matrix& d_q,
+                          Matrix& d_keys, Matrix& d_values) const {
+    kernels::attention_backward(q, keys, values, heads, kv_heads, head_dim, d_out, d_q, d_keys, d_values, threads_);
+  }
+  void swiglu_backward(const Matrix& gate_up, const Matrix& d_out, Matrix& d_gate_up) const {
+    kernels::swiglu_backward(gate_up, d_out, d_gate_up, threads_);
   }
 
  private:

@@ -61,8 +61,10 @@ inline float horizontal_sum(__m512 v) {
 }
 #endif
 
+/// bfloat16 bits become float; every other weight type is returned as is (a double weight must
+/// not pass through float: the double backend is the precision reference).
 template <class W>
-inline float widen(W value) {
+inline auto widen(W value) {
   if constexpr (std::is_same_v<W, std::uint16_t>) return io::bf16_to_float(value);
   else return value;
 }
@@ -166,6 +168,32 @@ void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int th
       w.rows_to(t0, t1, widened);
       out.middleCols(t0, t1 - t0).noalias() = x * widened.transpose();
     }
+  });
+}
+
+/// Backward of matmul w.r.t. its input: d_x = d_out W, [T x in]. Training runs on dense master
+/// weights; a bfloat16 weight is refused rather than widened on every step.
+template <Real T>
+void matmul_backward_input(const RowMatrix<T>& d_out, const Weight<T>& w, RowMatrix<T>& d_x, int threads) {
+  require(!w.is_bf16(), "matmul_backward_input: the weight is bfloat16; gradients need dense (master) weights");
+  require(d_out.cols() == w.rows(), "matmul_backward_input: upstream has ", d_out.cols(), " columns, the weight has ",
+          w.rows(), " rows");
+  d_x.resize(d_out.rows(), w.cols());
+  if (d_out.rows() == 0) return;
+  parallel_chunks(threads, w.cols(), 16, d_out.rows() * w.rows(), [&](std::int64_t begin, std::int64_t end) {
+    d_x.middleCols(begin, end - begin).noalias() = d_out * w.dense().middleCols(begin, end - begin);
+  });
+}
+
+/// Backward of matmul w.r.t. the weight: d_w += d_out^T x, [out x in] (accumulates, so several
+/// sequences or both uses of a tied matrix add up).
+template <Real T>
+void matmul_backward_weight(const RowMatrix<T>& d_out, const RowMatrix<T>& x, RowMatrix<T>& d_w, int threads) {
+  require(d_out.rows() == x.rows() && d_w.rows() == d_out.cols() && d_w.cols() == x.cols(),
+          "matmul_backward_weight: upstream [", d_out.rows(), " x ", d_out.cols(), "], input [", x.rows(), " x ",
+          x.cols(), "] and weight gradient [", d_w.rows(), " x ", d_w.cols(), "] do not match");
+  parallel_chunks(threads, d_w.rows(), 16, x.rows() * x.cols(), [&](std::int64_t begin, std::int64_t end) {
+    d_w.middleRows(begin, end - begin).noalias() += d_out.middleCols(begin, end - begin).transpose() * x;
   });
 }
 

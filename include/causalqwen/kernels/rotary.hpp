@@ -33,9 +33,11 @@ RowMatrix<T> rotary_table(std::int64_t first_position, std::int64_t count, std::
   return table;
 }
 
-/// Rotates every head of every row of x [count x heads * head_dim] in place.
+namespace detail {
+/// Turns every head of every row of x by +angle (direction 1) or -angle (direction -1).
 template <Real T>
-void rotary(RowMatrix<T>& x, std::int64_t heads, std::int64_t head_dim, const RowMatrix<T>& table, int threads) {
+void rotate_heads(RowMatrix<T>& x, std::int64_t heads, std::int64_t head_dim, const RowMatrix<T>& table, T direction,
+                  int threads) {
   require(x.cols() == heads * head_dim && table.rows() == x.rows() && table.cols() == head_dim,
           "rotary: activations [", x.rows(), " x ", x.cols(), "] do not fit ", heads, " heads of ", head_dim,
           " and a table of ", table.rows(), " positions");
@@ -47,13 +49,28 @@ void rotary(RowMatrix<T>& x, std::int64_t heads, std::int64_t head_dim, const Ro
       for (std::int64_t h = 0; h < heads; ++h) {
         T* v = x.row(p).data() + h * head_dim;
         for (std::int64_t i = 0; i < half; ++i) {
-          const T a = v[i], b = v[i + half];
-          v[i] = a * cosine[i] - b * sine[i];
-          v[i + half] = b * cosine[i] + a * sine[i];
+          const T a = v[i], b = v[i + half], s = direction * sine[i];
+          v[i] = a * cosine[i] - b * s;
+          v[i + half] = b * cosine[i] + a * s;
         }
       }
     }
   });
+}
+}  // namespace detail
+
+/// Rotates every head of every row of x [count x heads * head_dim] in place.
+template <Real T>
+void rotary(RowMatrix<T>& x, std::int64_t heads, std::int64_t head_dim, const RowMatrix<T>& table, int threads) {
+  detail::rotate_heads(x, heads, head_dim, table, T(1), threads);
+}
+
+/// Backward of rotary: the rotation is orthogonal, so the gradient w.r.t. its input is the
+/// upstream gradient turned back by the same angle (the transpose), in place.
+template <Real T>
+void rotary_backward(RowMatrix<T>& gradient, std::int64_t heads, std::int64_t head_dim, const RowMatrix<T>& table,
+                     int threads) {
+  detail::rotate_heads(gradient, heads, head_dim, table, T(-1), threads);
 }
 
 }  // namespace causalqwen::kernels

@@ -15,16 +15,24 @@
 // without bound but slowly (1e6 -> 13.8, 1e-3 -> ~1e-3), it is odd in v, and v = 0 gives the plain
 // <NUM> embedding. w_num is a learned direction; it starts as a fixed random direction with the
 // typical size of an embedding entry.
+//
+// Training: both encodings are TrainableValueEncodings. The gradient that reaches a <NUM> input
+// row (dL/de) flows into embedding(<NUM>) and, for the log-signed form, into w_num; the value
+// itself is data and gets none.
 
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/head/parameters.hpp>
 
 #include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 namespace causalqwen::model {
 
@@ -41,6 +49,19 @@ concept ValueEncoding = requires(const E& e, double value) {
   { E::initial(RowVector<typename E::scalar_type>{}, typename E::scalar_type{}, std::uint64_t{}) } -> std::same_as<E>;
 };
 
+/// A value encoding whose parts are learned: its parameters form a head::ParameterSet (the type of
+/// their gradient too, so AdamW steps them), it is rebuilt from them, and backward() adds the
+/// gradient of its parameters given dL/de(value) (the gradient at a <NUM> input row).
+template <class E>
+concept TrainableValueEncoding =
+    ValueEncoding<E> && head::ParameterSet<typename E::params_type> &&
+    std::constructible_from<E, typename E::params_type> &&
+    requires(const E& e, double value, const RowVector<typename E::scalar_type>& d_embedding,
+             typename E::params_type& gradient) {
+      { e.params() } -> std::convertible_to<typename E::params_type>;
+      e.backward(value, d_embedding, gradient);
+    };
+
 namespace detail {
 inline void require_finite_value(double value) {
   require(std::isfinite(value), "<NUM> value ", value, " is not finite; a <NUM> position needs a finite value");
@@ -51,13 +72,26 @@ void require_finite_row(const RowVector<T>& row, std::string_view what) {
 }
 }  // namespace detail
 
+/// The learned part of SigmoidValueEncoding: embedding(<NUM>).
+template <Real T>
+struct SigmoidEncodingParams {
+  using scalar_type = T;
+  RowVector<T> num_embedding;
+  auto blocks() { return std::tie(num_embedding); }
+  auto blocks() const { return std::tie(num_embedding); }
+  static std::vector<std::string> block_names() { return {"num_embedding"}; }
+};
+
 template <Real T>
 class SigmoidValueEncoding {
  public:
   using scalar_type = T;
+  using params_type = SigmoidEncodingParams<T>;
   explicit SigmoidValueEncoding(RowVector<T> num_embedding) : num_(std::move(num_embedding)) {
     detail::require_finite_row(num_, "SigmoidValueEncoding: embedding(<NUM>)");
   }
+  explicit SigmoidValueEncoding(params_type params) : SigmoidValueEncoding(std::move(params.num_embedding)) {}
+  params_type params() const { return {num_}; }
   static constexpr std::string_view name() { return "sigmoid"; }
   static SigmoidValueEncoding initial(RowVector<T> num_embedding, T, std::uint64_t) {
     return SigmoidValueEncoding(std::move(num_embedding));
@@ -71,15 +105,35 @@ class SigmoidValueEncoding {
     detail::require_finite_value(value);
     return num_ * sigmoid(value);
   }
+  /// e = num sigma(v): d num += sigma(v) d_e (zero once sigma saturates to 0, as e does).
+  void backward(double value, const RowVector<T>& d_embedding, params_type& gradient) const {
+    detail::require_finite_value(value);
+    require(d_embedding.size() == num_.size() && gradient.num_embedding.size() == num_.size(),
+            "SigmoidValueEncoding::backward: gradient rows of width ", d_embedding.size(), " and ",
+            gradient.num_embedding.size(), " for an embedding of ", num_.size());
+    gradient.num_embedding += sigmoid(value) * d_embedding;
+  }
 
  private:
   RowVector<T> num_;
+};
+
+/// The learned parts of LogSignedValueEncoding: embedding(<NUM>) and the direction w_num.
+template <Real T>
+struct LogSignedEncodingParams {
+  using scalar_type = T;
+  RowVector<T> num_embedding;
+  RowVector<T> w_num;
+  auto blocks() { return std::tie(num_embedding, w_num); }
+  auto blocks() const { return std::tie(num_embedding, w_num); }
+  static std::vector<std::string> block_names() { return {"num_embedding", "w_num"}; }
 };
 
 template <Real T>
 class LogSignedValueEncoding {
  public:
   using scalar_type = T;
+  using params_type = LogSignedEncodingParams<T>;
   LogSignedValueEncoding(RowVector<T> num_embedding, RowVector<T> direction)
       : num_(std::move(num_embedding)), direction_(std::move(direction)) {
     detail::require_finite_row(num_, "LogSignedValueEncoding: embedding(<NUM>)");
@@ -87,6 +141,9 @@ class LogSignedValueEncoding {
     require(num_.size() == direction_.size(), "LogSignedValueEncoding: embedding(<NUM>) has ", num_.size(),
             " entries but w_num has ", direction_.size());
   }
+  explicit LogSignedValueEncoding(params_type params)
+      : LogSignedValueEncoding(std::move(params.num_embedding), std::move(params.w_num)) {}
+  params_type params() const { return {num_, direction_}; }
   static constexpr std::string_view name() { return "log-signed"; }
   /// w_num: a random unit direction times `entry_rms` * sqrt(H), i.e. a typical embedding's length.
   static LogSignedValueEncoding initial(RowVector<T> num_embedding, T entry_rms, std::uint64_t seed) {
@@ -107,6 +164,16 @@ class LogSignedValueEncoding {
     detail::require_finite_value(value);
     return num_ + magnitude(value) * direction_;
   }
+  /// e = num + m(v) w_num: d num += d_e, d w_num += m(v) d_e.
+  void backward(double value, const RowVector<T>& d_embedding, params_type& gradient) const {
+    detail::require_finite_value(value);
+    require(d_embedding.size() == num_.size() && gradient.num_embedding.size() == num_.size() &&
+                gradient.w_num.size() == num_.size(),
+            "LogSignedValueEncoding::backward: gradient rows of width ", d_embedding.size(), ", ",
+            gradient.num_embedding.size(), " and ", gradient.w_num.size(), " for an embedding of ", num_.size());
+    gradient.num_embedding += d_embedding;
+    gradient.w_num += magnitude(value) * d_embedding;
+  }
 
  private:
   RowVector<T> num_;
@@ -114,5 +181,6 @@ class LogSignedValueEncoding {
 };
 
 static_assert(ValueEncoding<SigmoidValueEncoding<float>> && ValueEncoding<LogSignedValueEncoding<double>>);
+static_assert(TrainableValueEncoding<SigmoidValueEncoding<double>> && TrainableValueEncoding<LogSignedValueEncoding<float>>);
 
 }  // namespace causalqwen::model
