@@ -164,6 +164,22 @@ TEST_CASE("wrong shape, foreign, corrupt and truncated delta files are clear err
     CHECK_THROWS_WITH_AS(load_delta<double>(scratch / "bad_shape.safetensors"), doctest::Contains("loc_weight"),
                          causalqwen::error);
   }
+  SUBCASE("metadata sizes larger than the tensors are refused before anything is allocated") {
+    // H = 2^64-1 was allocated from the metadata before the tensors were looked at (bare bad_alloc).
+    for (const auto& [h, d] : {std::pair<std::string, std::string>{"18446744073709551615", "3"},
+                               {"2147483648", "2147483648"}}) {
+      INFO("H = ", h, ", D = ", d);
+      io::SafetensorsReader reader(good);
+      io::SafetensorsWriter w;
+      for (const auto& [k, v] : reader.metadata()) w.set_metadata(k, v);
+      w.set_metadata("H", h);
+      w.set_metadata("D", d);
+      head::for_each_block(delta.weights, [&](const std::string& name, const auto& block) { w.add(name, block); });
+      w.write(scratch / "huge_meta.safetensors");
+      CHECK_THROWS_WITH_AS(load_delta<double>(scratch / "huge_meta.safetensors"),
+                           doctest::Contains("huge_meta.safetensors: tensor '"), causalqwen::error);
+    }
+  }
   SUBCASE("a head checkpoint or a file without metadata is not a delta") {
     io::SafetensorsWriter w;
     w.add("loc_weight", delta.weights.loc_weight);

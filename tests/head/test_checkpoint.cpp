@@ -5,6 +5,8 @@
 #include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/io/safetensors.hpp>
 
+#include "../support/errors.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace causalqwen;
@@ -106,6 +109,35 @@ TEST_CASE("metadata is checked on load") {
   const auto plain = scratch("plain.safetensors");
   other.write(plain);
   CHECK_THROWS_WITH_AS(load_head<double>(plain), doctest::Contains("not a causal head checkpoint"), causalqwen::error);
+}
+
+TEST_CASE("metadata sizes are checked against the tensors before anything is allocated") {
+  // Sizes were allocated from the metadata first: H = 2^64-1 ended in a bare bad_alloc, K = 2^64-1
+  // wrapped K + 1 to 0, and H = D = 2^31 asked for 2^62 elements.
+  std::mt19937_64 rng(3);
+  const auto params = random_head<double, ExpLink, LearnedThresholds>(4, 3, 5, rng).params();
+  const std::string max = "18446744073709551615";
+  for (const auto& [h, d, k] : {std::tuple<std::string, std::string, std::string>{max, "3", "4"},
+                                {"4", "3", max},
+                                {"2147483648", "2147483648", "4"}}) {
+    INFO("H = ", h, ", D = ", d, ", K = ", k);
+    io::SafetensorsWriter writer;
+    writer.set_metadata("format", "causalqwen.head/1");
+    writer.set_metadata("scale_link", "exp");
+    writer.set_metadata("thresholds", "learned");
+    writer.set_metadata("H", h);
+    writer.set_metadata("D", d);
+    writer.set_metadata("K", k);
+    writer.set_metadata("inference_mode", "standard");
+    writer.set_metadata("temperature", "1");
+    for_each_block(params, [&](const std::string& name, const auto& block) { writer.add(name, block); });
+    const auto file = scratch("huge_meta.safetensors");
+    writer.write(file);
+    const std::string message = causalqwen::testing::error_of([&] { (void)load_head<double>(file); });
+    CHECK(message.find("huge_meta.safetensors: ") != std::string::npos);
+    CHECK((message.find("tensor 'abduction.loc_weight'") != std::string::npos ||
+           message.find("K = " + max + " is too large") != std::string::npos));
+  }
 }
 
 TEST_CASE("truncated and corrupt files give clear errors") {

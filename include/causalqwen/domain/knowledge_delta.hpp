@@ -138,6 +138,8 @@ KnowledgeDelta<T> load_delta(const std::filesystem::path& file,
   if (expected)
     require(expected->first == h && expected->second == d, where, ": delta has H = ", h, ", D = ", d,
             "; expected H = ", expected->first, ", D = ", expected->second);
+  const std::string sizes = "H = " + std::to_string(h) + ", D = " + std::to_string(d);
+  io::require_tensor_shape(reader, "loc_weight", {d, h}, sizes);  // bounds H and D before allocating
   KnowledgeDelta<T> delta{io::required_metadata(reader, kDeltaKind, "domain"),
                           io::required_metadata(reader, kDeltaKind, "scale_link"),
                           io::required_metadata(reader, kDeltaKind, "base_checksum"),
@@ -146,7 +148,6 @@ KnowledgeDelta<T> load_delta(const std::filesystem::path& file,
                           io::metadata_number<T>(reader, kDeltaKind, "lambda"),
                           head::AbductionParams<T>::zeros(h, d)};
   io::require_only_tensors(reader, head::AbductionParams<T>::block_names(), kDeltaKind);
-  const std::string sizes = "H = " + std::to_string(h) + ", D = " + std::to_string(d);
   head::for_each_block(delta.weights,
                        [&](const std::string& name, auto& block) { io::read_sized(reader, name, block, sizes); });
   head::require_finite(delta.weights, where);

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -80,12 +81,17 @@ CausalHead<T, Link, Thresholds> load_head(const std::filesystem::path& file,
   NoiseSettings<T> settings{parse_inference_mode(io::required_metadata(reader, kHeadKind, "inference_mode")),
                             io::metadata_number<T>(reader, kHeadKind, "temperature")};
 
+  require(shape.classes_without_num < std::numeric_limits<std::size_t>::max(), where, ": metadata K = ",
+          shape.classes_without_num, " is too large");
+  const std::string sizes = "H = " + std::to_string(shape.hidden) + ", D = " + std::to_string(shape.latent) +
+                            ", K = " + std::to_string(shape.classes_without_num);
+  // Every size appears as an extent of these two tensors; checking them first bounds what follows.
+  io::require_tensor_shape(reader, "abduction.loc_weight", {shape.latent, shape.hidden}, sizes);
+  io::require_tensor_shape(reader, "action.class_weight", {shape.classes_without_num + 1, shape.latent}, sizes);
   HeadParams<T> params{AbductionParams<T>::zeros(shape.hidden, shape.latent),
                        ActionParams<T>::zeros(shape.classes_without_num + 1, shape.latent),
                        Vector<T>::Zero(static_cast<Eigen::Index>(shape.latent))};
   io::require_only_tensors(reader, HeadParams<T>::block_names(), kHeadKind);
-  const std::string sizes = "H = " + std::to_string(shape.hidden) + ", D = " + std::to_string(shape.latent) +
-                            ", K = " + std::to_string(shape.classes_without_num);
   for_each_block(params, [&](const std::string& name, auto& block) { io::read_sized(reader, name, block, sizes); });
   try {
     auto abduction = AbductionNetwork<T, Link>(std::move(params.abduction));

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -53,6 +55,26 @@ inline void require_only_tensors(const SafetensorsReader& reader, const std::vec
   for (const auto& name : reader.names())
     require(std::find(expected.begin(), expected.end(), name) != expected.end(), reader.path().string(),
             ": unexpected tensor '", name, "' in a ", kind);
+}
+
+/// Requires tensor `name` to exist with exactly the extents `shape` (computed from metadata sizes
+/// by the caller, `implied_by` names them). Called before anything is allocated from those sizes:
+/// the tensor's data lies in the file, so sizes that pass are bounded by the file's size.
+inline void require_tensor_shape(const SafetensorsReader& reader, const std::string& name,
+                                 std::initializer_list<std::uint64_t> shape, std::string_view implied_by) {
+  const std::string where = reader.path().string();
+  require(reader.contains(name), where, ": tensor '", name, "' is missing");
+  const auto& view = reader.tensor(name);
+  bool same = view.shape.size() == shape.size();
+  for (std::size_t i = 0; same && i < shape.size(); ++i)
+    same = view.shape[i] >= 0 && static_cast<std::uint64_t>(view.shape[i]) == shape.begin()[i];
+  if (same) return;
+  std::string want;
+  for (const auto extent : shape) {
+    if (!want.empty()) want += 'x';
+    want += std::to_string(extent);
+  }
+  fail(where, ": tensor '", name, "' does not have the shape that ", implied_by, " implies (", want, ")");
 }
 
 /// Reads tensor `name` into `block`, which is already sized as the file's metadata implies; a
