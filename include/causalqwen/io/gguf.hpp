@@ -99,7 +99,7 @@ constexpr std::optional<DType> stored_dtype(GgmlType type) noexcept {
 inline void to_float(const GgufTensor& tensor, float* out) {
   const auto count = static_cast<std::size_t>(tensor.element_count());
   if (const auto dtype = stored_dtype(tensor.type)) {
-    detail::convert_elements(*dtype, tensor.bytes.data(), count, out);
+    convert_elements(*dtype, tensor.bytes.data(), count, out);
     return;
   }
   const std::byte* block = tensor.bytes.data();
