@@ -23,8 +23,8 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/io/tensor.hpp>
 #include <causalqwen/io/tensor_store.hpp>
-#include <causalqwen/kernels/weight.hpp>
 
 #include <cstdint>
 #include <string>
@@ -162,7 +162,11 @@ Qwen2Parameters<T> load_qwen2_parameters(const Qwen2Config& config, const S& ten
       for (std::int64_t e : stored.shape) got += (got.empty() ? "" : ", ") + std::to_string(e);
       fail(source, ": tensor '", name, "' has shape [", got, "], the config requires [", expected, "]");
     }
-    view = kernels::Weight<T>::from_tensor(stored, kernels::WeightFormat::dense, source).dense();
+    require(io::is_floating(stored.dtype), source, ": tensor '", name, "' has dtype ", io::dtype_name(stored.dtype),
+            ", expected F64, F32, F16 or BF16");
+    RowMatrix<T> values(view.rows(), view.cols());
+    io::convert_elements(stored.dtype, stored.bytes.data(), static_cast<std::size_t>(values.size()), values.data());
+    view = values;
   });
   return params;
 }
