@@ -198,7 +198,7 @@ TEST_CASE("AdamW steps the backbone's parameters: the language-model loss falls"
   const Qwen2Config config = tiny::config(4, 2, false);
   TrainableQwen2<> model(load_qwen2_parameters<float>(config, tiny::store(config, 5), "random Qwen2"));
   const std::vector<TokenId> tokens = {1, 7, 3, 9, 4, 1, 7, 3};
-  train::AdamW<Qwen2Parameters<float>> optimizer(train::AdamWOptions<float>{.learning_rate = 1e-2f});
+  train::AdamW<Qwen2Parameters<float>> optimizer(model.parameters(), train::AdamWOptions<float>{.learning_rate = 1e-2f});
   float first = 0, last = 0;
   for (int step = 0; step < 5; ++step) {
     auto accumulator = model.zero_gradients();

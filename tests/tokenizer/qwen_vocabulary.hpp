@@ -8,12 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 namespace causalqwen::test {
@@ -37,19 +35,6 @@ inline const Tokenizer* qwen_tokenizer(std::string& why) {
   if (!tokenizer) why = "skipped: the Qwen vocabulary " + qwen_vocabulary_path().string() +
                         " is absent (scripts/fetch-test-data.sh fetches it)";
   return tokenizer ? &*tokenizer : nullptr;
-}
-
-/// The vocabulary, or nullptr after marking the test skipped: the line printed below makes ctest
-/// report the test file as skipped (tests/CMakeLists.txt). Under CI (CI=true) the vocabulary must
-/// be there, because scripts/test.sh fetches it: its absence fails the test instead.
-inline const Tokenizer* qwen_tokenizer_or_skip() {
-  std::string why;
-  const Tokenizer* tokenizer = qwen_tokenizer(why);
-  if (tokenizer != nullptr) return tokenizer;
-  const char* ci = std::getenv("CI");
-  if (ci != nullptr && std::string(ci) == "true") FAIL("CI=true and " << why);
-  std::cout << "CAUSALQWEN_SKIPPED: " << why << std::endl;
-  return nullptr;
 }
 
 inline std::string read_file(const std::filesystem::path& file) {

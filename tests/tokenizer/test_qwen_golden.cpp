@@ -1,7 +1,7 @@
 // Golden cases on the real Qwen vocabulary (tests/data/tokenizer/README.md): every case must come
 // out id for id. These tests need the vocabulary in the cache folder and say "skipped" without it.
 
-#include "qwen_vocabulary.hpp"
+#include "qwen_vocabulary_or_skip.hpp"
 
 #include <causalqwen/tokenizer/tokenizer.hpp>
 

@@ -1,5 +1,5 @@
 // <NUM> extraction on the real Qwen vocabulary (fetched by scripts/fetch-test-data.sh).
-#include "qwen_vocabulary.hpp"
+#include "qwen_vocabulary_or_skip.hpp"
 
 #include <causalqwen/tokenizer/numbers.hpp>
 

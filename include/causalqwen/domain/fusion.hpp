@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace causalqwen::domain {
 
@@ -25,12 +26,13 @@ namespace causalqwen::domain {
 /// certified bound applies to it.
 template <head::ScaleLinkPolicy Link>
 FusionResult<ScaleCoordinate> fusion_link() {
-  if constexpr (Link::coordinate == ScaleCoordinate::softplus_inverse_scale)
-    return FusionResult<ScaleCoordinate>::without_value("no certified fusion bound is known for the '" +
-                                                        std::string(Link::name()) +
-                                                        "' scale link (only for identity and exp/log)");
-  else
+  if constexpr (Link::coordinate == ScaleCoordinate::softplus_inverse_scale) {
+    std::string reason = "no certified fusion bound is known for the '";
+    reason.append(Link::name()).append("' scale link (only for identity and exp/log)");
+    return FusionResult<ScaleCoordinate>::without_value(std::move(reason));
+  } else {
     return FusionResult<ScaleCoordinate>::with_value(Link::coordinate);
+  }
 }
 
 /// W_base + sum_j alpha_j delta_j.
