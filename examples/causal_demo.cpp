@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
     const std::size_t split = lines * 4 / 5;
     const std::vector<std::string> train_lines(corpus.begin(), corpus.begin() + std::ptrdiff_t(split));
     const std::vector<std::string> test_lines(corpus.begin() + std::ptrdiff_t(split), corpus.end());
-    const auto merges = model::learn_bpe_merges(without_numbers(train_lines), 300);
-    Tokenizer tokenizer = Tokenizer::from_json(model::byte_level_tokenizer_json(merges, {"<|endoftext|>"}), "built-in BPE");
+    const auto merges = learn_bpe_merges(without_numbers(train_lines), 300);
+    Tokenizer tokenizer = Tokenizer::from_json(byte_level_tokenizer_json(merges, {"<|endoftext|>"}), "built-in BPE");
 
     Qwen2Config config;
     config.vocab_size = static_cast<std::int64_t>(tokenizer.id_limit());

@@ -57,7 +57,7 @@
 #include <causalqwen/kernels/softmax.hpp>
 #include <causalqwen/kernels/swiglu.hpp>
 #include <causalqwen/kernels/weight.hpp>
-#include <causalqwen/model/bpe_vocabulary.hpp>
+#include <causalqwen/tokenizer/bpe_training.hpp>
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/decoder_backbone.hpp>
 #include <causalqwen/model/generation.hpp>

@@ -1,5 +1,5 @@
 #include <causalqwen/backbone/qwen2.hpp>
-#include <causalqwen/model/bpe_vocabulary.hpp>
+#include <causalqwen/tokenizer/bpe_training.hpp>
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 
@@ -22,7 +22,7 @@ namespace {
 const std::filesystem::path data_dir = CAUSALQWEN_TEST_DATA_DIR;
 
 /// A byte-level tokenizer whose ids (0..255) fit the golden model's 256 rows; <NUM> becomes 256.
-Tokenizer byte_tokenizer() { return Tokenizer::from_json(model::byte_level_tokenizer_json({}, {}), "bytes"); }
+Tokenizer byte_tokenizer() { return Tokenizer::from_json(byte_level_tokenizer_json({}, {}), "bytes"); }
 }  // namespace
 
 TEST_CASE("init: the causal head starts as the base model (golden tiny Qwen2)") {

@@ -41,10 +41,10 @@ Qwen2Config config(std::int64_t kv_heads, bool tied) {
 constexpr TokenId num = 23;  // the last row of the table is <NUM>
 
 /// Two sequences with <NUM> at inputs and at targets (and one that is both).
-std::vector<NumberedText> batch() {
+std::vector<model::TrainingSequence> batch() {
   const double none = std::nan("");
-  return {NumberedText{{3, num, 7, num, 1}, {none, 2.5, none, -40.0, none}},
-          NumberedText{{num, 5, 9}, {0.3, none, none}}};
+  return {model::TrainingSequence{{3, num, 7, num, 1}, {none, 2.5, none, -40.0, none}, {}},
+          model::TrainingSequence{{num, 5, 9}, {0.3, none, none}, {}}};
 }
 
 /// |numeric - analytic| / max(|analytic|, 1e-4) along a direction half along the gradient.
@@ -66,7 +66,7 @@ double whole_model_error(const Qwen2Config& c, const Encoding& encoding, unsigne
   const auto backbone_params = load_qwen2_parameters<double>(c, model::random_qwen2_tensors(c, seed), "random Qwen2");
   std::mt19937_64 head_rng(seed);
   const Head causal_head = Head::random(std::size_t(c.hidden_size), 8, std::size_t(num) + 1, head_rng);
-  const std::vector<NumberedText> sequences = batch();
+  const std::vector<model::TrainingSequence> sequences = batch();
   const head::LossOptions<double> options{};
   const auto loss = [&](const Qwen2Parameters<double>& b, const typename Encoding::params_type& e,
                         const head::HeadParams<double>& h) {
@@ -193,14 +193,14 @@ TEST_CASE("the whole-model loss refuses malformed batches") {
   const Head causal_head = Head::random(std::size_t(c.hidden_size), 8, std::size_t(num) + 1, rng);
   const auto encoding = model::LogSignedValueEncoding<double>::initial(RowVector<double>::Ones(c.hidden_size), 0.2, 1);
   const head::LossOptions<double> options{};
-  const auto run = [&](std::vector<NumberedText> sequences, TokenId id = num) {
+  const auto run = [&](std::vector<model::TrainingSequence> sequences, TokenId id = num) {
     return model::causal_lm_loss_and_gradient(backbone, encoding, causal_head, id, sequences, options);
   };
   CHECK_THROWS_AS(run({}), error);
-  CHECK_THROWS_AS(run({NumberedText{{3}, {0.0}}}), error);               // nothing to predict
-  CHECK_THROWS_AS(run({NumberedText{{3, 4}, {0.0}}}), error);            // a value per id
-  CHECK_THROWS_AS(run({NumberedText{{3, 30}, {0.0, 0.0}}}), error);      // id beyond <NUM>
-  CHECK_THROWS_AS(run({NumberedText{{num, 4}, {std::nan(""), 0.0}}}), error);  // <NUM> input without a value
-  CHECK_THROWS_AS(run({NumberedText{{3, 4}, {0.0, 0.0}}}, 10), error);   // head of another size
-  CHECK(std::isfinite(run({NumberedText{{3, 4}, {0.0, 0.0}}}).loss.total));
+  CHECK_THROWS_AS(run({model::TrainingSequence{{3}, {0.0}, {}}}), error);               // nothing to predict
+  CHECK_THROWS_AS(run({model::TrainingSequence{{3, 4}, {0.0}, {}}}), error);            // a value per id
+  CHECK_THROWS_AS(run({model::TrainingSequence{{3, 30}, {0.0, 0.0}, {}}}), error);      // id beyond <NUM>
+  CHECK_THROWS_AS(run({model::TrainingSequence{{num, 4}, {std::nan(""), 0.0}, {}}}), error);  // <NUM> input without a value
+  CHECK_THROWS_AS(run({model::TrainingSequence{{3, 4}, {0.0, 0.0}, {}}}, 10), error);   // head of another size
+  CHECK(std::isfinite(run({model::TrainingSequence{{3, 4}, {0.0, 0.0}, {}}}).loss.total));
 }

@@ -41,7 +41,7 @@ Dataset<double> indexed_data(std::size_t n) {
 struct Recorder {
   std::vector<std::vector<std::size_t>> batches;
   std::vector<std::uint64_t> draws;
-  TrainingRecord operator()(const Minibatch<double>& batch, StepGenerator& rng) {
+  TrainingRecord operator()(const Minibatch<Dataset<double>>& batch, StepGenerator& rng) {
     for (std::size_t j = 0; j < batch.index.size(); ++j)
       REQUIRE(batch.data.hidden(static_cast<Eigen::Index>(j), 0) == double(batch.index[j]));
     batches.push_back(batch.index);

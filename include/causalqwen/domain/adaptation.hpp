@@ -118,7 +118,7 @@ AdaptationResult<typename Head::scalar_type> adapt_abduction(const Head& base,
 
   // The step of the one training loop: the task gradient through the head, plus the anchor's
   // through the abduction, pulled back to theta; then the dual update of lambda.
-  const auto step = [&](const train::Minibatch<T>& batch, train::StepGenerator& rng) {
+  const auto step = [&](const train::Minibatch<train::Dataset<T>>& batch, train::StepGenerator& rng) {
     const auto& hidden = batch.data.hidden;
     work.abduction().set_params(param.materialize(base_params, theta));
     const auto forward = work.forward(hidden, &rng);

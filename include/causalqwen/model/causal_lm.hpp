@@ -19,6 +19,7 @@
 // with the base model's argmax where the lm_head rows have similar L1 norms.
 
 #include <causalqwen/backbone/backbone.hpp>
+#include <causalqwen/backend/backend.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
@@ -49,6 +50,33 @@ struct CausalLMInit {
   head::NoiseSettings<T> noise{};
   std::uint64_t seed = 1;      ///< draws W (the value weights) and the encoding's learned parts
 };
+
+/// The causal head and <NUM> encoding that carry a base model's knowledge over (the file
+/// comment): A is made on `backend` from the first `num` rows of `output_weight` (in its format)
+/// and `mean_output`; e(<NUM>) starts at `mean_embedding`, learned parts at the scale `entry_rms`
+/// of an embedding entry. Shared by CausalLM::from_base and the trainer's initialisation.
+template <class Head, ValueEncoding Encoding, Backend Bk>
+  requires std::same_as<typename Head::scalar_type, typename Encoding::scalar_type>
+std::pair<Head, Encoding> initial_head_and_encoding(const Bk& backend, const typename Bk::Weight& output_weight,
+                                                    TokenId num, const RowVector<typename Head::scalar_type>& mean_embedding,
+                                                    const RowVector<typename Head::scalar_type>& mean_output,
+                                                    typename Head::scalar_type entry_rms,
+                                                    const CausalLMInit<typename Head::scalar_type>& init) {
+  using T = typename Head::scalar_type;
+  const auto hidden = mean_embedding.size();
+  auto class_weight = backend.leading_weight_rows(output_weight, num, RowMatrix<T>(mean_output));
+  std::mt19937_64 rng(init.seed);
+  auto small = head::ActionParams<T>::zeros(static_cast<std::size_t>(num) + 1, static_cast<std::size_t>(hidden));
+  const T std_w = T(1) / std::sqrt(T(hidden));
+  std::normal_distribution<T> normal(0, 1);
+  for (Eigen::Index i = 0; i < hidden; ++i) small.value_weight(i) = std_w * normal(rng);
+  small.class_weight.resize(0, 0);
+  auto abduction = Head::abduction_type::identity(static_cast<std::size_t>(hidden), static_cast<std::size_t>(hidden),
+                                                  init.abduction_scale, backend);
+  typename Head::action_type action(std::move(class_weight), std::move(small), backend);
+  Head head(std::move(abduction), std::move(action), Vector<T>::Constant(hidden, init.b_noise), init.noise);
+  return {std::move(head), Encoding::initial(mean_embedding, entry_rms, init.seed ^ 0x6e756d'656e63ULL)};
+}
 
 template <DecoderBackbone B, head::ScaleLinkPolicy Link = head::ExpLink,
           head::ThresholdPolicy Thresholds = head::LearnedThresholds,
@@ -85,21 +113,9 @@ class CausalLM {
       if (backbone.config().tie_word_embeddings) backbone.add_token(mean_embedding);
       else backbone.add_token(mean_embedding, mean_output);
     }
-    const auto& backend = backbone.backend();
-    auto class_weight = backend.leading_weight_rows(backbone.output_weight(), num, RowMatrix<T>(mean_output));
-
-    const T entry_rms = T(std::sqrt(squares / (double(num) * double(hidden))));
-    std::mt19937_64 rng(init.seed);
-    auto small = head::ActionParams<T>::zeros(static_cast<std::size_t>(num) + 1, static_cast<std::size_t>(hidden));
-    const T std_w = T(1) / std::sqrt(T(hidden));
-    std::normal_distribution<T> normal(0, 1);
-    for (Eigen::Index i = 0; i < hidden; ++i) small.value_weight(i) = std_w * normal(rng);
-    small.class_weight.resize(0, 0);
-    auto abduction =
-        head_type::abduction_type::identity(backbone.hidden_size(), backbone.hidden_size(), init.abduction_scale, backend);
-    typename head_type::action_type action(std::move(class_weight), std::move(small), backend);
-    head_type head(std::move(abduction), std::move(action), Vector<T>::Constant(hidden, init.b_noise), init.noise);
-    Encoding encoding = Encoding::initial(mean_embedding, entry_rms, init.seed ^ 0x6e756d'656e63ULL);
+    auto [head, encoding] = initial_head_and_encoding<head_type, Encoding>(
+        backbone.backend(), backbone.output_weight(), num, mean_embedding, mean_output,
+        T(std::sqrt(squares / (double(num) * double(hidden)))), init);
     return CausalLM(std::move(tokenizer), std::move(backbone), std::move(head), std::move(encoding));
   }
 

@@ -3,10 +3,11 @@
 // every parameter: the Qwen2 backbone, the <NUM> value encoding and the causal head.
 //
 // Each sequence is next-token prediction: position t (0 .. L-2) reads tokens 0..t and its target
-// is token t+1 (class <NUM> with its value when that token is <NUM>). A <NUM> input position's
+// is token t+1 (class <NUM> with its value when that token is <NUM>), unless the sequence marks
+// that target ignored (a document boundary of packed text). A <NUM> input position's
 // embedding is the encoding's e(value), as in CausalLM. The head's loss (OvR BCE + gated Cauchy
 // NLL at <NUM> targets, CausalHead::loss_and_gradient) is taken once over the positions of the
-// whole batch, so it is the mean over all of them; dL/dh is then carried back through the
+// whole batch, so it is the mean over its counted positions; dL/dh is then carried back through the
 // backbone sequence by sequence. The gradient at a <NUM> input row goes to the encoding, never to
 // the embedding table (the table's <NUM> row is not read).
 
@@ -19,6 +20,7 @@
 #include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/head/loss.hpp>
 #include <causalqwen/head/targets.hpp>
+#include <causalqwen/model/training_text.hpp>
 #include <causalqwen/model/value_encoding.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 
@@ -26,80 +28,123 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
+#include <tuple>
 #include <vector>
 
 namespace causalqwen::model {
 
-template <Real T, class EncodingParams>
-struct CausalLMGradients {
+/// Every trainable parameter of the causal language model (also the type of their gradient), one
+/// head::ParameterSet whose block names say the part: "backbone.layers.qkv", "encoding.w_num",
+/// "head.abduction.weight", ... — so one AdamW steps, clips and freezes (by prefix) all of them.
+template <Real T, head::ParameterSet EncodingParams>
+struct CausalLMParameters {
+  using scalar_type = T;
   Qwen2Parameters<T> backbone;
   EncodingParams encoding;
   head::HeadParams<T> head;
+
+  auto blocks() { return std::tuple_cat(backbone.blocks(), encoding.blocks(), head.blocks()); }
+  auto blocks() const { return std::tuple_cat(backbone.blocks(), encoding.blocks(), head.blocks()); }
+  static std::vector<std::string> block_names() {
+    std::vector<std::string> names;
+    for (const auto& n : Qwen2Parameters<T>::block_names()) names.push_back("backbone." + n);
+    for (const auto& n : EncodingParams::block_names()) names.push_back("encoding." + n);
+    for (const auto& n : head::HeadParams<T>::block_names()) names.push_back("head." + n);
+    return names;
+  }
 };
 
 template <Real T, class EncodingParams>
 struct CausalLMLoss {
-  head::LossValue<T> loss;
-  CausalLMGradients<T, EncodingParams> gradients;
+  head::LossValue<T> loss;  ///< loss.positions: the targets counted
+  CausalLMParameters<T, EncodingParams> gradients;
 };
 
-/// L on `batch` (every sequence at least 2 tokens, ids in [0, num], values finite at <NUM>
-/// positions) and dL/d(every parameter). `num` is the <NUM> id and class; it must have a row in the
-/// backbone's table (CausalLM::from_base appends one). Random noise modes draw from `rng`.
-template <Backend B, head::ScaleLinkPolicy Link, head::ThresholdPolicy Thresholds, TrainableValueEncoding E,
-          class Rng = std::mt19937_64>
+/// The forward pass of a batch through backbone and encoding: the taped sequences, the hidden
+/// states of every next-token position of the batch in order, and their targets.
+template <Backend B>
+struct CausalLMForward {
+  std::vector<typename TrainableQwen2<B>::Tape> tapes;
+  RowMatrix<typename B::scalar_type> hidden;
+  head::Targets<typename B::scalar_type> targets;
+};
+
+/// Runs `batch` (every sequence at least 2 tokens, ids in [0, num], values finite at <NUM>
+/// positions, at least one counted target in the batch) for a head of `classes` = num + 1 classes
+/// over H = the backbone's hidden size. `num` is the <NUM> id and class; it must have a row in the
+/// backbone's table (CausalLM::from_base appends one).
+template <Backend B, TrainableValueEncoding E>
   requires std::same_as<typename B::scalar_type, typename E::scalar_type>
-CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_and_gradient(
-    const TrainableQwen2<B>& backbone, const E& encoding,
-    const head::CausalHead<typename B::scalar_type, Link, Thresholds>& causal_head, TokenId num,
-    std::span<const NumberedText> batch, const head::LossOptions<typename B::scalar_type>& options,
-    Rng* rng = nullptr) {
+CausalLMForward<B> causal_lm_forward(const TrainableQwen2<B>& backbone, const E& encoding, std::size_t head_hidden,
+                                     std::size_t head_classes, TokenId num, std::span<const TrainingSequence> batch) {
   using T = typename B::scalar_type;
   const auto hidden_size = static_cast<Eigen::Index>(backbone.hidden_size());
   require(num >= 0 && num < backbone.vocab_size(), "causal_lm_loss_and_gradient: <NUM> id ", num,
           " has no row in the backbone's embedding table of ", backbone.vocab_size());
-  require(causal_head.hidden_size() == backbone.hidden_size() && causal_head.classes() == std::size_t(num) + 1,
-          "causal_lm_loss_and_gradient: the head has H = ", causal_head.hidden_size(), " and K+1 = ",
-          causal_head.classes(), "; the model needs H = ", backbone.hidden_size(), " and K+1 = ", std::int64_t(num) + 1);
+  require(head_hidden == backbone.hidden_size() && head_classes == std::size_t(num) + 1,
+          "causal_lm_loss_and_gradient: the head has H = ", head_hidden, " and K+1 = ", head_classes,
+          "; the model needs H = ", backbone.hidden_size(), " and K+1 = ", std::int64_t(num) + 1);
   require(!batch.empty(), "causal_lm_loss_and_gradient: empty batch");
 
-  std::vector<typename TrainableQwen2<B>::Tape> tapes;
   std::size_t positions = 0;
+  std::size_t counted = 0;
   for (std::size_t s = 0; s < batch.size(); ++s) {
-    const NumberedText& sequence = batch[s];
-    require(sequence.ids.size() >= 2 && sequence.values.size() == sequence.ids.size(), "causal_lm_loss_and_gradient: ",
-            "sequence ", s, " has ", sequence.ids.size(), " ids and ", sequence.values.size(),
-            " values; at least 2 ids and one value per id are needed");
+    const TrainingSequence& sequence = batch[s];
+    require(sequence.ids.size() >= 2 && sequence.values.size() == sequence.ids.size() &&
+                (sequence.ignore.empty() || sequence.ignore.size() == sequence.ids.size() - 1),
+            "causal_lm_loss_and_gradient: sequence ", s, " has ", sequence.ids.size(), " ids, ",
+            sequence.values.size(), " values and ", sequence.ignore.size(),
+            " ignore flags; at least 2 ids, one value per id and none or one flag per target are needed");
+    counted += sequence.targets();
     for (std::size_t t = 0; t < sequence.ids.size(); ++t)
       require(sequence.ids[t] >= 0 && sequence.ids[t] <= num, "causal_lm_loss_and_gradient: sequence ", s,
               ", position ", t, ": id ", sequence.ids[t], " outside [0, ", num, "]");
     positions += sequence.ids.size() - 1;
   }
+  require(counted > 0, "causal_lm_loss_and_gradient: every target of the batch is ignored");
 
-  RowMatrix<T> hidden(static_cast<Eigen::Index>(positions), hidden_size);
-  head::Targets<T> targets;
-  targets.values = Vector<T>::Zero(static_cast<Eigen::Index>(positions));
+  CausalLMForward<B> out;
+  out.hidden.resize(static_cast<Eigen::Index>(positions), hidden_size);
+  out.targets.values = Vector<T>::Zero(static_cast<Eigen::Index>(positions));
+  out.targets.ignore.reserve(positions);
   Eigen::Index row = 0;
-  for (const NumberedText& sequence : batch) {
+  for (const TrainingSequence& sequence : batch) {
     RowMatrix<T> embeddings = backbone.embeddings(sequence.ids);
     for (std::size_t t = 0; t < sequence.ids.size(); ++t)
       if (sequence.ids[t] == num) embeddings.row(static_cast<Eigen::Index>(t)) = encoding.encode(sequence.values[t]);
-    tapes.push_back(backbone.forward(embeddings));
+    out.tapes.push_back(backbone.forward(embeddings));
     const auto predicted = static_cast<Eigen::Index>(sequence.ids.size() - 1);
-    hidden.middleRows(row, predicted) = backbone.hidden(tapes.back()).topRows(predicted);
+    out.hidden.middleRows(row, predicted) = backbone.hidden(out.tapes.back()).topRows(predicted);
     for (std::size_t t = 1; t < sequence.ids.size(); ++t) {
-      targets.classes.push_back(sequence.ids[t]);
-      if (sequence.ids[t] == num) targets.values(row + static_cast<Eigen::Index>(t) - 1) = T(sequence.values[t]);
+      out.targets.classes.push_back(sequence.ids[t]);
+      out.targets.ignore.push_back(sequence.ignored(t - 1) ? 1 : 0);
+      if (sequence.ids[t] == num) out.targets.values(row + static_cast<Eigen::Index>(t) - 1) = T(sequence.values[t]);
     }
     row += predicted;
   }
+  return out;
+}
 
+/// L on `batch` (as causal_lm_forward) and dL/d(every parameter). Random noise modes draw from `rng`.
+template <Backend B, head::ScaleLinkPolicy Link, head::ThresholdPolicy Thresholds, Backend HeadBackend,
+          TrainableValueEncoding E, class Rng = std::mt19937_64>
+  requires std::same_as<typename B::scalar_type, typename E::scalar_type>
+CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_and_gradient(
+    const TrainableQwen2<B>& backbone, const E& encoding,
+    const head::CausalHead<typename B::scalar_type, Link, Thresholds, HeadBackend>& causal_head, TokenId num,
+    std::span<const TrainingSequence> batch, const head::LossOptions<typename B::scalar_type>& options,
+    Rng* rng = nullptr) {
+  using T = typename B::scalar_type;
+  const auto hidden_size = static_cast<Eigen::Index>(backbone.hidden_size());
+  auto [tapes, hidden, targets] =
+      causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
   auto [loss, head_gradient] = causal_head.loss_and_gradient(hidden, targets, options, rng);
   auto backbone_gradients = backbone.zero_gradients();
   auto encoding_gradient = head::zeros_like(encoding.params());
-  row = 0;
+  Eigen::Index row = 0;
   for (std::size_t s = 0; s < batch.size(); ++s) {
-    const NumberedText& sequence = batch[s];
+    const TrainingSequence& sequence = batch[s];
     const auto predicted = static_cast<Eigen::Index>(sequence.ids.size() - 1);
     RowMatrix<T> d_hidden = RowMatrix<T>::Zero(predicted + 1, hidden_size);  // the last position has no target
     d_hidden.topRows(predicted) = head_gradient.hidden.middleRows(row, predicted);
@@ -114,6 +159,19 @@ CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_an
   }
   return {loss,
           {backbone.gradients(backbone_gradients), std::move(encoding_gradient), std::move(head_gradient.params)}};
+}
+
+/// L on `batch` alone (no backward): what evaluation on held-out text needs.
+template <Backend B, head::ScaleLinkPolicy Link, head::ThresholdPolicy Thresholds, Backend HeadBackend,
+          TrainableValueEncoding E, class Rng = std::mt19937_64>
+  requires std::same_as<typename B::scalar_type, typename E::scalar_type>
+head::LossValue<typename B::scalar_type> causal_lm_loss(
+    const TrainableQwen2<B>& backbone, const E& encoding,
+    const head::CausalHead<typename B::scalar_type, Link, Thresholds, HeadBackend>& causal_head, TokenId num,
+    std::span<const TrainingSequence> batch, const head::LossOptions<typename B::scalar_type>& options,
+    Rng* rng = nullptr) {
+  const auto forward = causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
+  return causal_head.loss(forward.hidden, forward.targets, options, rng);
 }
 
 }  // namespace causalqwen::model

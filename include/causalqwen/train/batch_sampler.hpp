@@ -22,11 +22,19 @@ namespace causalqwen::train {
 /// The generator every random draw of a training step comes from.
 using StepGenerator = std::mt19937_64;
 
-/// A step's positions (indices into the data set, in batch order) and their data.
-template <Real T>
+/// What a training loop samples from: a set of items (a head's positions, a model's token
+/// sequences) that yields the sub-set of given indices, in that order.
+template <class D>
+concept SampledData = requires(const D& data, const std::vector<std::size_t>& index) {
+  { data.size() } -> std::convertible_to<std::size_t>;
+  { data.select(index) } -> std::same_as<D>;
+};
+
+/// A step's items (indices into the data set, in batch order) and their data.
+template <SampledData Data>
 struct Minibatch {
   std::vector<std::size_t> index;
-  Dataset<T> data;
+  Data data;
 };
 
 /// Steps in `epochs` passes over `data_size` positions in batches of `batch_size`.
@@ -69,11 +77,11 @@ class BatchSampler {
   }
 
   /// The batch of a step: its positions drawn from `rng`, and their data.
-  template <Real T>
-  Minibatch<T> draw(const Dataset<T>& data, StepGenerator& rng) {
-    require(data.size() == order_.size(), "BatchSampler: data set has ", data.size(), " positions, the sampler ",
+  template <SampledData Data>
+  Minibatch<Data> draw(const Data& data, StepGenerator& rng) {
+    require(data.size() == order_.size(), "BatchSampler: data set has ", data.size(), " items, the sampler ",
             order_.size());
-    Minibatch<T> batch{draw(rng), {}};
+    Minibatch<Data> batch{draw(rng), {}};
     batch.data = data.select(batch.index);
     return batch;
   }

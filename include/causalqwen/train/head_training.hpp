@@ -117,7 +117,7 @@ TrainingReport train_head(Head& head, const Dataset<typename Head::scalar_type>&
       return double(head.loss(held_out->hidden, held_out->targets, options.loss, &rng).total);
     };
   return run(data, loop,
-             [&](const Minibatch<T>& batch, StepGenerator& rng) {
+             [&](const Minibatch<Dataset<T>>& batch, StepGenerator& rng) {
                return train_step(head, optimizer, batch.data, options.loss, rng);
              },
              hooks);

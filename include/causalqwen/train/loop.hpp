@@ -26,8 +26,8 @@ namespace causalqwen::train {
 
 /// A training step: performs one update from the minibatch, drawing anything random from the
 /// step's generator, and returns what it measured (loss, accuracy, gradient norm, positions).
-template <class S, class T>
-concept TrainingStep = Real<T> && requires(S& step, const Minibatch<T>& batch, StepGenerator& rng) {
+template <class S, class Data>
+concept TrainingStep = SampledData<Data> && requires(S& step, const Minibatch<Data>& batch, StepGenerator& rng) {
   { step(batch, rng) } -> std::same_as<TrainingRecord>;
 };
 
@@ -57,8 +57,8 @@ struct LoopHooks {
 
 /// Runs `step` for steps start_step + 1 .. steps on minibatches of `data`. The report covers the
 /// steps run by this call.
-template <Real T, TrainingStep<T> Step>
-TrainingReport run(const Dataset<T>& data, const LoopOptions& options, Step&& step, const LoopHooks& hooks = {}) {
+template <SampledData Data, TrainingStep<Data> Step>
+TrainingReport run(const Data& data, const LoopOptions& options, Step&& step, const LoopHooks& hooks = {}) {
   options.validate();
   require(options.evaluate_every == 0 || hooks.evaluate, "training loop: evaluate_every is set but no evaluation");
   BatchSampler sampler(data.size(), options.batch_size, options.seed);
@@ -73,7 +73,7 @@ TrainingReport run(const Dataset<T>& data, const LoopOptions& options, Step&& st
   };
   for (std::size_t s = options.start_step; s < options.steps;) {
     StepGenerator rng = sampler.generator(s);
-    const Minibatch<T> batch = sampler.draw(data, rng);
+    const Minibatch<Data> batch = sampler.draw(data, rng);
     TrainingRecord r = step(batch, rng);
     r.epoch = sampler.epoch(s);
     r.step = ++s;

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace causalqwen::model {
+namespace causalqwen {
 
 /// A merge of two vocabulary spellings (byte-level alphabet).
 using BpeMerge = std::pair<std::string, std::string>;
@@ -102,4 +102,4 @@ inline std::string byte_level_tokenizer_json(const std::vector<BpeMerge>& merges
   return root.dump();
 }
 
-}  // namespace causalqwen::model
+}  // namespace causalqwen
