@@ -1,10 +1,8 @@
 #include <causalqwen/model/causal_lm_trainer.hpp>
-#include <causalqwen/model/random_qwen2.hpp>
-#include <causalqwen/model/text_data.hpp>
 #include <causalqwen/model/trainable_causal_lm.hpp>
-#include <causalqwen/tokenizer/bpe_training.hpp>
 
 #include "../support/errors.hpp"
+#include "trainer_fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,32 +18,7 @@ using Model = model::TrainableCausalLM<CpuBackend<float>>;
 namespace {
 const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
 
-Qwen2Config tiny_config(std::int64_t vocab) {
-  Qwen2Config c;
-  c.vocab_size = vocab;
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  c.tie_word_embeddings = true;
-  return c;
-}
-
-/// Templated sentences with numbers, a vocabulary learned from them, and a fresh tiny model.
-struct Setup {
-  std::vector<std::string> documents = model::templated_sentences(240, 3);
-  std::string tokenizer_json = byte_level_tokenizer_json(learn_bpe_merges(documents, 60), {"<|endoftext|>"});
-  Model fresh(std::uint64_t seed = 5) const {
-    const Tokenizer tokenizer = Tokenizer::from_json(tokenizer_json);
-    const Qwen2Config config = tiny_config(num_token_id(tokenizer));
-    return Model::from_base(tokenizer_json,
-                            load_qwen2_parameters<float>(config, model::random_qwen2_tensors(config, seed, 0.05f), "fresh"),
-                            {}, CpuBackend<float>(1));
-  }
-};
+using Setup = model::testing::TrainerSetup<float>;
 
 model::CausalTrainingOptions<float> options(std::size_t steps) {
   model::CausalTrainingOptions<float> o;
