@@ -36,7 +36,7 @@ struct Settings {
   std::size_t sequence_length = 128, threads = 1;
   double validation_fraction = 0.1, init_std = 0.02, learning_rate = 1e-3, final_fraction = 0.1;
   model::CausalTrainingOptions<float> training;
-  bool quiet = false;
+  bool quiet = false, recompute = false;
 };
 
 double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
@@ -48,7 +48,10 @@ void print_memory(const Model& lm, std::size_t micro_sequences, std::size_t sequ
   const auto all = lm.parameters();
   head::for_each_block(all, [&](const std::string&, const auto& block) { parameters += double(block.size()); });
   const double f = sizeof(float);
-  const double per_token_layer = double(5 * c.hidden_size + 2 * c.q_size() + 2 * c.kv_size() + 3 * c.intermediate_size);
+  const double per_token_layer =
+      lm.backbone().recompute_activations()
+          ? double(c.hidden_size)
+          : double(5 * c.hidden_size + 2 * c.q_size() + 2 * c.kv_size() + 3 * c.intermediate_size);
   const double per_token = per_token_layer * double(c.num_hidden_layers) + 4.0 * double(lm.head().classes());
   const double tokens = double(micro_sequences * sequence_length);
   std::printf("memory: %.2f M parameters; weights %.1f MiB (+ %.1f MiB backend copy), gradients %.1f MiB x 2, "
@@ -70,6 +73,7 @@ int run_training(Settings& s, Communicator&& communicator) {
                             s.tokenizer_file.string());
   }();
 
+  lm.set_recompute_activations(s.recompute);
   std::vector<std::string> documents;
   for (const auto& file : s.data)
     for (std::string& d : model::read_documents(file)) documents.push_back(std::move(d));
@@ -157,6 +161,8 @@ int main(int argc, char** argv) {
   app.add_option("--save-dtype", s.save_dtype, "dtype of the written model.safetensors")
       ->check(CLI::IsMember({"f32", "bf16"}));
   app.add_option("--threads", s.threads, "CPU threads")->check(CLI::Range(1, 1024));
+  app.add_flag("--recompute", s.recompute, "keep only each layer's input and recompute its activations in the "
+                                         "backward (gradient checkpointing: less memory, one more forward pass)");
   app.add_flag("--quiet", s.quiet, "no progress bar");
   return programs::run_program("causal_train", app, argc, argv, [&] {
     require(!s.model_dir.empty() || (!s.config_file.empty() && !s.tokenizer_file.empty()),

@@ -42,7 +42,8 @@ struct Qwen2Tape {
     Matrix input, attention_normed, q, k, v, attended;  // input: the residual stream entering the layer
     Matrix middle, mlp_normed, gate_up, activated;      // middle: the stream after the attention block
   };
-  std::vector<Layer> layers;
+  std::vector<Layer> layers;  ///< only each layer's input when `recomputed`
+  bool recomputed = false;    ///< backward recomputes the layers' other activations from their inputs
   Matrix rotary_table;
   Matrix last;    ///< the residual stream entering the final norm
   Matrix hidden;  ///< the output h [T x H]
@@ -137,6 +138,13 @@ class TrainableQwen2 {
     return backend_.download(backend_.embed(embed_tokens_, tokens));
   }
 
+  /// Whether forward() keeps only each layer's input and backward() recomputes the rest of the
+  /// layer's activations from it (gradient checkpointing per layer): the tape shrinks from about
+  /// 5H + 2q + 2kv + 3I values per token and layer to H, for one more forward pass per step.
+  /// The gradients are the same bit for bit.
+  void set_recompute_activations(bool recompute) { recompute_ = recompute; }
+  bool recompute_activations() const { return recompute_; }
+
   /// Runs the decoder on the input embeddings of one sequence; tape.hidden is h.
   Tape forward(const RowMatrix<T>& embeddings) const {
     const Qwen2Config& c = config();
@@ -146,30 +154,17 @@ class TrainableQwen2 {
     require(count >= 1 && count <= c.max_position_embeddings, "TrainableQwen2: a sequence of ", count,
             " positions; 1 to max_position_embeddings (", c.max_position_embeddings, ") are allowed");
     Tape tape;
+    tape.recomputed = recompute_;
     tape.rotary_table = backend_.rotary_table(0, count, c.head_dim, c.rope_theta);
-    Matrix x = backend_.upload(embeddings), qkv, projected;
+    Matrix x = backend_.upload(embeddings);
     for (const Layer& layer : layers_) {
       typename Tape::Layer& saved = tape.layers.emplace_back();
-      backend_.rms_norm(x, layer.input_norm, c.rms_norm_eps, saved.attention_normed);
-      backend_.matmul(saved.attention_normed, layer.qkv, qkv);
-      if (c.attention_bias) backend_.add_row(qkv, layer.qkv_bias);
-      backend_.columns(qkv, 0, c.q_size(), saved.q);
-      backend_.columns(qkv, c.q_size(), c.kv_size(), saved.k);
-      backend_.columns(qkv, c.q_size() + c.kv_size(), c.kv_size(), saved.v);
-      backend_.rotary(saved.q, c.num_attention_heads, c.head_dim, tape.rotary_table);
-      backend_.rotary(saved.k, c.num_key_value_heads, c.head_dim, tape.rotary_table);
-      backend_.attention(saved.q, saved.k, saved.v, 0, c.num_attention_heads, c.num_key_value_heads, c.head_dim,
-                         saved.attended);
-      backend_.matmul(saved.attended, layer.o, projected);
-      saved.input = x;
-      backend_.add(x, projected);
-
-      backend_.rms_norm(x, layer.post_norm, c.rms_norm_eps, saved.mlp_normed);
-      backend_.matmul(saved.mlp_normed, layer.gate_up, saved.gate_up);
-      backend_.swiglu(saved.gate_up, saved.activated);
-      backend_.matmul(saved.activated, layer.down, projected);
-      saved.middle = x;
-      backend_.add(x, projected);
+      forward_layer(layer, tape.rotary_table, x, saved);
+      if (recompute_) {
+        typename Tape::Layer kept;
+        kept.input = std::move(saved.input);
+        saved = std::move(kept);
+      }
     }
     backend_.rms_norm(x, final_norm_, c.rms_norm_eps, tape.hidden);
     tape.last = std::move(x);
@@ -192,9 +187,14 @@ class TrainableQwen2 {
     Matrix d_qkv = backend_.zeros(count, q + 2 * kv);
     backend_.rms_norm_backward(tape.last, final_norm_, c.rms_norm_eps, backend_.upload(d_hidden), d_x, gradients.norm);
 
+    typename Tape::Layer recomputed;
     for (std::size_t l = layers_.size(); l-- > 0;) {
       const Layer& layer = layers_[l];
-      const typename Tape::Layer& saved = tape.layers[l];
+      if (tape.recomputed) {
+        Matrix x = tape.layers[l].input;
+        forward_layer(layer, tape.rotary_table, x, recomputed);
+      }
+      const typename Tape::Layer& saved = tape.recomputed ? recomputed : tape.layers[l];
       typename Gradients::Layer& g = gradients.layers[l];
       // x_out = middle + down(swiglu(gate_up(norm(middle)))): d_x reaches both terms.
       backend_.matmul_backward_weight(d_x, saved.activated, g.down);
@@ -254,6 +254,33 @@ class TrainableQwen2 {
     Weight qkv, o, gate_up, down;
   };
 
+  /// One decoder layer: x enters as the layer's input and leaves as its output; `saved` keeps
+  /// what the layer's backward reads.
+  void forward_layer(const Layer& layer, const Matrix& rotary_table, Matrix& x, typename Tape::Layer& saved) const {
+    const Qwen2Config& c = config();
+    Matrix qkv, projected;
+    backend_.rms_norm(x, layer.input_norm, c.rms_norm_eps, saved.attention_normed);
+    backend_.matmul(saved.attention_normed, layer.qkv, qkv);
+    if (c.attention_bias) backend_.add_row(qkv, layer.qkv_bias);
+    backend_.columns(qkv, 0, c.q_size(), saved.q);
+    backend_.columns(qkv, c.q_size(), c.kv_size(), saved.k);
+    backend_.columns(qkv, c.q_size() + c.kv_size(), c.kv_size(), saved.v);
+    backend_.rotary(saved.q, c.num_attention_heads, c.head_dim, rotary_table);
+    backend_.rotary(saved.k, c.num_key_value_heads, c.head_dim, rotary_table);
+    backend_.attention(saved.q, saved.k, saved.v, 0, c.num_attention_heads, c.num_key_value_heads, c.head_dim,
+                       saved.attended);
+    backend_.matmul(saved.attended, layer.o, projected);
+    saved.input = x;
+    backend_.add(x, projected);
+
+    backend_.rms_norm(x, layer.post_norm, c.rms_norm_eps, saved.mlp_normed);
+    backend_.matmul(saved.mlp_normed, layer.gate_up, saved.gate_up);
+    backend_.swiglu(saved.gate_up, saved.activated);
+    backend_.matmul(saved.activated, layer.down, projected);
+    saved.middle = x;
+    backend_.add(x, projected);
+  }
+
   static void check_shapes(const Parameters& p) {
     Parameters::zeros(p.config, p.vocab_size()).require_same_shapes(p, "TrainableQwen2 parameters");
   }
@@ -292,6 +319,7 @@ class TrainableQwen2 {
   Weight embed_tokens_, lm_head_;
   std::vector<Layer> layers_;
   Matrix final_norm_;
+  bool recompute_ = false;
 };
 
 /// The base model's language-modelling loss, mean over t = 0 .. T-2 of the cross-entropy of the

@@ -139,7 +139,11 @@ train::TrainingReport train_causal_lm(Model& model, const SequenceSet& data, con
   std::size_t start_step = 0;
   std::filesystem::path resume_from;
   if (options.resume && !options.checkpoint.empty()) resume_from = resumable_checkpoint(options.checkpoint);
-  if (!resume_from.empty()) model = Model::load(resume_from, model.backend());
+  if (!resume_from.empty()) {
+    const bool recompute = model.backbone().recompute_activations();
+    model = Model::load(resume_from, model.backend());
+    model.set_recompute_activations(recompute);
+  }
   const std::int64_t layers = model.backbone().config().num_hidden_layers;
   require(options.parts.first_trained_layer >= 0 && options.parts.first_trained_layer <= layers,
           "train_causal_lm: the first trained layer ", options.parts.first_trained_layer, " is outside [0, ", layers, "]");

@@ -135,6 +135,8 @@ class TrainableCausalLM {
   const E& encoding() const { return encoding_; }
   const head_type& head() const { return head_; }
   const B& backend() const { return backbone_.backend(); }
+  /// Gradient checkpointing per backbone layer (TrainableQwen2::set_recompute_activations).
+  void set_recompute_activations(bool recompute) { backbone_.set_recompute_activations(recompute); }
 
   /// A copy of every parameter (e.g. the shapes an optimiser is built for).
   Parameters parameters() const { return {backbone_.parameters(), encoding_.params(), head_.params()}; }
