@@ -2,6 +2,12 @@
 // against the inference forward pass, on a small shape: hidden 256, 4 layers, 4 query heads over
 // 2 KV heads of 64, intermediate 704, vocabulary 1024, tied embeddings, 256 tokens, float32.
 //
+// BM_causal_lm_step/<shape>/<threads> is the whole end-to-end training step of the causal model
+// (backbone + <NUM> encoding + causal head: loss, every gradient, AdamW update with clipping) on
+// 256 tokens: shape 0 is the small shape above, 1 the Qwen2.5-0.5B shape (hidden 896, 24 layers,
+// 14 query heads over 2 KV heads of 64, intermediate 4864, K + 1 = 151 666 classes, tied). Its
+// peer is benchmarks/peers/torch_causal_lm_step.py with the same shapes.
+//
 // GFLOP/s counts model FLOPs: the forward's multiply-adds (projections, and attention over the
 // causal half of the score matrix) times 2; a training step counts 3 forwards (the backward's
 // dX and dW products), as is customary, so the attention probabilities recomputed in the backward
@@ -10,11 +16,18 @@
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_parameters.hpp>
 #include <causalqwen/backbone/qwen2_training.hpp>
+#include <causalqwen/model/causal_lm_trainer.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
+#include <causalqwen/model/trainable_causal_lm.hpp>
+#include <causalqwen/tokenizer/bpe_training.hpp>
 
 #include <benchmark/benchmark.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 using namespace causalqwen;
@@ -43,6 +56,22 @@ double forward_flops(const Qwen2Config& c, std::int64_t t) {
                              3.0 * double(c.hidden_size) * double(c.intermediate_size);
   const double attention = 2.0 * double(c.num_attention_heads) * double(c.head_dim) * double(t) * double(t + 1) / 2.0;
   return 2.0 * double(c.num_hidden_layers) * (double(t) * projections + attention);
+}
+
+/// The Qwen2.5-0.5B shape; its vocabulary is the 151 665 ids of Qwen2.5's tokenizer (+ <NUM>).
+Qwen2Config qwen25_05b_shape() {
+  Qwen2Config c;
+  c.vocab_size = 151666;
+  c.hidden_size = 896;
+  c.intermediate_size = 4864;
+  c.num_hidden_layers = 24;
+  c.num_attention_heads = 14;
+  c.num_key_value_heads = 2;
+  c.head_dim = 64;
+  c.max_position_embeddings = 1024;
+  c.rope_theta = 1000000.0;
+  c.tie_word_embeddings = true;
+  return c;
 }
 
 std::vector<TokenId> sequence(const Qwen2Config& c) {
@@ -89,8 +118,43 @@ void BM_training_step(benchmark::State& state) {
   report(state, 3 * forward_flops(c, tokens_per_step));
 }
 
+/// A byte-level tokenizer.json with `ids` ids (the bytes, then placeholder tokens): the causal
+/// model's classes need a tokenizer of the shape's size, not its text.
+std::string tokenizer_of_size(std::int64_t ids) {
+  nlohmann::json json = nlohmann::json::parse(byte_level_tokenizer_json({}, {}));
+  for (std::int64_t id = 256; id < ids; ++id) json["model"]["vocab"]["<t" + std::to_string(id) + ">"] = id;
+  return json.dump();
+}
+
+void BM_causal_lm_step(benchmark::State& state) {
+  const Qwen2Config c = state.range(0) == 0 ? small_shape() : qwen25_05b_shape();
+  using Model = model::TrainableCausalLM<CpuBackend<float>>;
+  Model lm = Model::from_base(tokenizer_of_size(c.vocab_size - 1),
+                              load_qwen2_parameters<float>(c, model::random_qwen2_tensors(c, 1, 0.02f), "random Qwen2"),
+                              {}, CpuBackend<float>(int(state.range(1))));
+  // One sequence of 257 tokens (256 next-token positions) with a <NUM> every 16 tokens.
+  model::SequenceSet data;
+  model::TrainingSequence& s = data.sequences.emplace_back();
+  for (std::int64_t t = 0; t <= tokens_per_step; ++t) {
+    const bool num = t % 16 == 15;
+    s.ids.push_back(num ? lm.num_token() : static_cast<TokenId>((t * 37 + 11) % (c.vocab_size - 1)));
+    s.values.push_back(num ? 1.5 * double(t) : std::nan(""));
+  }
+  model::CausalTrainingOptions<float> options;
+  options.optimizer.learning_rate = 1e-5f;
+  options.optimizer.max_grad_norm = 1;
+  model::CausalLMTrainer<Model> trainer(lm, options);
+  train::StepGenerator rng(1);
+  trainer.step(data.sequences, rng);  // the first step touches every buffer; the timed steps are warm
+  for (auto _ : state) benchmark::DoNotOptimize(trainer.step(data.sequences, rng).loss);
+  report(state, 3 * (forward_flops(c, tokens_per_step) +
+                     2.0 * double(tokens_per_step) * double(c.vocab_size) * double(c.hidden_size) * 2.0));
+}
+
 }  // namespace
 
 BENCHMARK(BM_inference_forward)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_training_forward)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_training_step)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_lm_step)->ArgNames({"shape", "threads"})->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)
+    ->UseRealTime()->MinTime(2.0);

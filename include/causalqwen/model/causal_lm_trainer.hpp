@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -117,84 +118,74 @@ void for_each_frozen_layer_slice(Qwen2Parameters<T>& p, std::int64_t first, F&& 
 }
 }  // namespace training
 
-/// Trains `model` on `data` (evaluating on `validation` when options.evaluate_every is set) for
-/// options.steps optimiser steps, continuing from options.checkpoint when options.resume is set
-/// and a checkpoint exists (the model is then replaced by the checkpoint's). Every rank of
-/// `communicator` calls this with the same data and options.
+/// The state of a training run around a model: the optimiser, the gradient buffer, the parts
+/// that train, the communicator. step() is one optimiser step on a global batch; train_causal_lm
+/// drives it on the training loop, and a caller with a loop of its own can too.
 template <class Model, train::Communicator C = train::SingleProcess>
-train::TrainingReport train_causal_lm(Model& model, const SequenceSet& data, const SequenceSet& validation,
-                                      const CausalTrainingOptions<typename Model::scalar_type>& options,
-                                      C&& communicator = C{}) {
+class CausalLMTrainer {
+ public:
   using T = typename Model::scalar_type;
   using Parameters = typename Model::Parameters;
-  require(data.size() > 0, "train_causal_lm: no training sequences");
-  require(options.evaluate_every == 0 || validation.size() > 0,
-          "train_causal_lm: evaluation is asked for but there are no validation sequences");
-  require(options.checkpoint_every == 0 || !options.checkpoint.empty(),
-          "train_causal_lm: checkpoint_every is set but no checkpoint directory is named");
-  require(options.batch_size >= std::size_t(communicator.size()), "train_causal_lm: a batch of ", options.batch_size,
-          " sequences cannot be shared by ", communicator.size(), " ranks");
-  const bool lead = communicator.rank() == 0;
 
-  std::size_t start_step = 0;
-  std::filesystem::path resume_from;
-  if (options.resume && !options.checkpoint.empty()) resume_from = resumable_checkpoint(options.checkpoint);
-  if (!resume_from.empty()) {
-    const bool recompute = model.backbone().recompute_activations();
-    model = Model::load(resume_from, model.backend());
-    model.set_recompute_activations(recompute);
-  }
-  const std::int64_t layers = model.backbone().config().num_hidden_layers;
-  require(options.parts.first_trained_layer >= 0 && options.parts.first_trained_layer <= layers,
-          "train_causal_lm: the first trained layer ", options.parts.first_trained_layer, " is outside [0, ", layers, "]");
-  train::AdamW<Parameters> optimizer(model.parameters(), options.optimizer);
-  for (const std::string& prefix : options.parts.frozen) optimizer.freeze(prefix);
-  if (!resume_from.empty())
-    start_step = train::load_optimizer_state(optimizer, train::parameter_hash(model.parameters()),
-                                             resume_from / "optimizer.safetensors", resume_from.string());
-
-  Parameters gradient = head::zeros_like(model.parameters());
-  std::vector<RowMatrix<T>> frozen_rows;
-  const auto weighted_sum = [&](std::span<const TrainingSequence> sequences, auto&& per_chunk) {
-    const std::size_t micro = options.micro_batch > 0 ? options.micro_batch : std::max<std::size_t>(sequences.size(), 1);
-    for (std::size_t begin = 0; begin < sequences.size(); begin += micro) {
-      const auto chunk = sequences.subspan(begin, std::min(micro, sequences.size() - begin));
-      std::size_t targets = 0;
-      for (const TrainingSequence& s : chunk) targets += s.targets();
-      if (targets > 0) per_chunk(chunk);
+  /// A run of `model` with `options`; with options.resume and a checkpoint on disk, the model is
+  /// replaced by the checkpoint's and the run continues from its step (resumed_step()).
+  CausalLMTrainer(Model& model, const CausalTrainingOptions<T>& options, C communicator = C{})
+      : model_(model), options_(options), communicator_(std::move(communicator)) {
+    require(options_.batch_size >= std::size_t(communicator_.size()), "train_causal_lm: a batch of ",
+            options_.batch_size, " sequences cannot be shared by ", communicator_.size(), " ranks");
+    std::filesystem::path resume_from;
+    if (options_.resume && !options_.checkpoint.empty()) resume_from = resumable_checkpoint(options_.checkpoint);
+    if (!resume_from.empty()) {
+      const bool recompute = model_.backbone().recompute_activations();
+      model_ = Model::load(resume_from, model_.backend());
+      model_.set_recompute_activations(recompute);
     }
-  };
+    const std::int64_t layers = model_.backbone().config().num_hidden_layers;
+    require(options_.parts.first_trained_layer >= 0 && options_.parts.first_trained_layer <= layers,
+            "train_causal_lm: the first trained layer ", options_.parts.first_trained_layer, " is outside [0, ", layers,
+            "]");
+    Parameters all = model_.parameters();
+    optimizer_.emplace(all, options_.optimizer);
+    for (const std::string& prefix : options_.parts.frozen) optimizer_->freeze(prefix);
+    if (!resume_from.empty())
+      resumed_step_ = train::load_optimizer_state(*optimizer_, train::parameter_hash(all),
+                                                  resume_from / "optimizer.safetensors", resume_from.string());
+    gradient_ = head::zeros_like(all);
+  }
 
-  const auto step = [&](const train::Minibatch<SequenceSet>& batch, train::StepGenerator& rng) {
-    const auto share = train::share_of(batch.data.size(), communicator.rank(), communicator.size());
-    const std::span<const TrainingSequence> mine(batch.data.sequences.data() + share.begin, share.end - share.begin);
-    head::for_each_block(gradient, [](const std::string&, auto& block) { block.setZero(); });
+  std::size_t resumed_step() const { return resumed_step_; }
+  const train::AdamW<Parameters>& optimizer() const { return *optimizer_; }
+  C& communicator() { return communicator_; }
+
+  /// One optimiser step on the global batch `batch` (the same on every rank; this rank computes
+  /// its share). Noise of random inference modes is drawn from `rng`.
+  train::TrainingRecord step(std::span<const TrainingSequence> batch, train::StepGenerator& rng) {
+    const auto share = train::share_of(batch.size(), communicator_.rank(), communicator_.size());
+    head::for_each_block(gradient_, [](const std::string&, auto& block) { block.setZero(); });
     std::array<T, 4> sums{};  // total, classification, regression (each weighted by targets), targets
-    weighted_sum(mine, [&](std::span<const TrainingSequence> chunk) {
-      auto result = model.loss_and_gradient(chunk, options.loss, &rng);
+    for_each_micro_batch(batch.subspan(share.begin, share.end - share.begin), [&](std::span<const TrainingSequence> chunk) {
+      auto result = model_.loss_and_gradient(chunk, options_.loss, &rng);
       const T weight = T(result.loss.positions);
-      head::for_each_block_pair(gradient, result.gradients,
+      head::for_each_block_pair(gradient_, result.gradients,
                                 [weight](const std::string&, auto& g, const auto& part) { g += weight * part; });
       sums[0] += weight * result.loss.total;
       sums[1] += weight * result.loss.classification;
       sums[2] += weight * result.loss.regression;
       sums[3] += weight;
     });
-    train::sum_over_ranks(communicator, gradient);
-    communicator.sum(std::span<T>(sums));
-    require(sums[3] > 0, "train_causal_lm: a batch of ", batch.index.size(), " sequences has no counted target");
-    head::for_each_block(gradient, [scale = T(1) / sums[3]](const std::string&, auto& block) { block *= scale; });
-    training::for_each_frozen_layer_slice(gradient.backbone, options.parts.first_trained_layer,
-                                          [](auto rows) { rows.setZero(); });
+    train::sum_over_ranks(communicator_, gradient_);
+    communicator_.sum(std::span<T>(sums));
+    require(sums[3] > 0, "train_causal_lm: a batch of ", batch.size(), " sequences has no counted target");
+    head::for_each_block(gradient_, [scale = T(1) / sums[3]](const std::string&, auto& block) { block *= scale; });
+    const std::int64_t first = options_.parts.first_trained_layer;
+    training::for_each_frozen_layer_slice(gradient_.backbone, first, [](auto rows) { rows.setZero(); });
     train::StepInfo<T> info{};
-    model.update([&](Parameters& p) {
-      frozen_rows.clear();
-      training::for_each_frozen_layer_slice(p.backbone, options.parts.first_trained_layer,
-                                            [&](auto rows) { frozen_rows.emplace_back(rows); });
-      info = optimizer.step(p, gradient);
+    model_.update([&](Parameters& p) {
+      frozen_rows_.clear();
+      training::for_each_frozen_layer_slice(p.backbone, first, [&](auto rows) { frozen_rows_.emplace_back(rows); });
+      info = optimizer_->step(p, gradient_);
       std::size_t i = 0;
-      training::for_each_frozen_layer_slice(p.backbone, options.parts.first_trained_layer,
-                                            [&](auto rows) { rows = frozen_rows[i++]; });
+      training::for_each_frozen_layer_slice(p.backbone, first, [&](auto rows) { rows = frozen_rows_[i++]; });
     });
     train::TrainingRecord r;
     r.loss = double(sums[0] / sums[3]);
@@ -205,46 +196,87 @@ train::TrainingReport train_causal_lm(Model& model, const SequenceSet& data, con
     r.learning_rate = double(info.learning_rate);
     r.positions = static_cast<std::size_t>(sums[3]);
     return r;
-  };
+  }
+
+  /// The mean loss over the first options.validation_sequences of `validation` (shared by the
+  /// ranks), with the same draws every time so that a curve shows the model change, not noise.
+  double evaluate(const SequenceSet& validation) {
+    const std::size_t count = std::min(options_.validation_sequences, validation.size());
+    const auto share = train::share_of(count, communicator_.rank(), communicator_.size());
+    train::StepGenerator rng(options_.seed ^ 0x9e3779b97f4a7c15ULL);
+    std::array<T, 2> sums{};
+    for_each_micro_batch(std::span<const TrainingSequence>(validation.sequences).subspan(share.begin, share.end - share.begin),
+                         [&](std::span<const TrainingSequence> chunk) {
+                           const auto value = model_.loss(chunk, options_.loss, &rng);
+                           sums[0] += T(value.positions) * value.total;
+                           sums[1] += T(value.positions);
+                         });
+    communicator_.sum(std::span<T>(sums));
+    return sums[1] > 0 ? double(sums[0] / sums[1]) : std::numeric_limits<double>::quiet_NaN();
+  }
+
+  /// Writes options.checkpoint (see the file comment) on rank 0; every rank waits for it.
+  void save_checkpoint(std::size_t reached) {
+    if (communicator_.rank() == 0) {
+      namespace fs = std::filesystem;
+      const fs::path& target = options_.checkpoint;
+      const fs::path staging = target.string() + ".tmp", old = target.string() + ".old";
+      fs::remove_all(staging);
+      model_.save(staging);
+      train::save_optimizer_state(*optimizer_, reached, train::parameter_hash(model_.parameters()),
+                                  staging / "optimizer.safetensors");
+      fs::remove_all(old);
+      if (fs::exists(target)) fs::rename(target, old);
+      fs::rename(staging, target);
+      fs::remove_all(old);
+    }
+    communicator_.barrier();
+  }
+
+ private:
+  /// Calls f on each micro-batch of `sequences` that has a counted target.
+  template <class F>
+  void for_each_micro_batch(std::span<const TrainingSequence> sequences, F&& f) const {
+    const std::size_t micro = options_.micro_batch > 0 ? options_.micro_batch : std::max<std::size_t>(sequences.size(), 1);
+    for (std::size_t begin = 0; begin < sequences.size(); begin += micro) {
+      const auto chunk = sequences.subspan(begin, std::min(micro, sequences.size() - begin));
+      std::size_t targets = 0;
+      for (const TrainingSequence& s : chunk) targets += s.targets();
+      if (targets > 0) f(chunk);
+    }
+  }
+
+  Model& model_;
+  CausalTrainingOptions<T> options_;
+  C communicator_;
+  std::optional<train::AdamW<Parameters>> optimizer_;
+  Parameters gradient_;
+  std::vector<RowMatrix<T>> frozen_rows_;
+  std::size_t resumed_step_ = 0;
+};
+
+/// Trains `model` on `data` (evaluating on `validation` when options.evaluate_every is set) for
+/// options.steps optimiser steps, continuing from options.checkpoint when options.resume is set
+/// and a checkpoint exists (the model is then replaced by the checkpoint's). Every rank of
+/// `communicator` calls this with the same data and options.
+template <class Model, train::Communicator C = train::SingleProcess>
+train::TrainingReport train_causal_lm(Model& model, const SequenceSet& data, const SequenceSet& validation,
+                                      const CausalTrainingOptions<typename Model::scalar_type>& options,
+                                      C communicator = C{}) {
+  require(data.size() > 0, "train_causal_lm: no training sequences");
+  require(options.evaluate_every == 0 || validation.size() > 0,
+          "train_causal_lm: evaluation is asked for but there are no validation sequences");
+  require(options.checkpoint_every == 0 || !options.checkpoint.empty(),
+          "train_causal_lm: checkpoint_every is set but no checkpoint directory is named");
+  const bool lead = communicator.rank() == 0;
+  CausalLMTrainer<Model, C> trainer(model, options, std::move(communicator));
 
   train::LoopHooks hooks;
-  if (options.evaluate_every > 0)
-    hooks.evaluate = [&] {
-      const std::size_t count = std::min(options.validation_sequences, validation.size());
-      const auto share = train::share_of(count, communicator.rank(), communicator.size());
-      const std::span<const TrainingSequence> mine(validation.sequences.data() + share.begin, share.end - share.begin);
-      // The same draws at every evaluation, so the curve shows the model changing, not the noise.
-      train::StepGenerator rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
-      std::array<T, 2> sums{};
-      weighted_sum(mine, [&](std::span<const TrainingSequence> chunk) {
-        const auto value = model.loss(chunk, options.loss, &rng);
-        sums[0] += T(value.positions) * value.total;
-        sums[1] += T(value.positions);
-      });
-      communicator.sum(std::span<T>(sums));
-      return sums[1] > 0 ? double(sums[0] / sums[1]) : std::numeric_limits<double>::quiet_NaN();
-    };
-  if (!options.checkpoint.empty())
-    hooks.checkpoint = [&](std::size_t reached) {
-      if (lead) {
-        namespace fs = std::filesystem;
-        const fs::path& target = options.checkpoint;
-        const fs::path staging = target.string() + ".tmp", old = target.string() + ".old";
-        fs::remove_all(staging);
-        model.save(staging);
-        train::save_optimizer_state(optimizer, reached, train::parameter_hash(model.parameters()),
-                                    staging / "optimizer.safetensors");
-        fs::remove_all(old);
-        if (fs::exists(target)) fs::rename(target, old);
-        fs::rename(staging, target);
-        fs::remove_all(old);
-      }
-      communicator.barrier();
-    };
-
+  if (options.evaluate_every > 0) hooks.evaluate = [&] { return trainer.evaluate(validation); };
+  if (!options.checkpoint.empty()) hooks.checkpoint = [&](std::size_t reached) { trainer.save_checkpoint(reached); };
   train::LoopOptions loop;
   loop.steps = options.steps;
-  loop.start_step = std::min(start_step, options.steps);
+  loop.start_step = std::min(trainer.resumed_step(), options.steps);
   loop.batch_size = options.batch_size;
   loop.seed = options.seed;
   loop.checkpoint_every = options.checkpoint.empty() ? 0 : options.checkpoint_every;
@@ -252,7 +284,12 @@ train::TrainingReport train_causal_lm(Model& model, const SequenceSet& data, con
   loop.progress = options.progress && lead;
   loop.progress_unit = "tokens";
   if (lead) loop.csv_log = options.csv_log;
-  return train::run(data, loop, step, hooks);
+  return train::run(
+      data, loop,
+      [&](const train::Minibatch<SequenceSet>& batch, train::StepGenerator& rng) {
+        return trainer.step(batch.data.sequences, rng);
+      },
+      hooks);
 }
 
 }  // namespace causalqwen::model
