@@ -8,8 +8,6 @@
 //   mpirun -np 4 causal_train ...   (built with CAUSALQWEN_WITH_MPI: data-parallel over the ranks)
 
 #include <causalqwen/causalqwen.hpp>
-#include <causalqwen/model/causal_lm_trainer.hpp>
-#include <causalqwen/model/random_qwen2.hpp>
 #ifdef CAUSALQWEN_WITH_MPI
 #include <causalqwen/train/mpi_communicator.hpp>
 #endif

@@ -26,6 +26,7 @@
 #include <causalqwen/io/tensor.hpp>
 #include <causalqwen/io/tensor_store.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,25 +51,47 @@ struct Qwen2Parameters {
             "layers.post_norm", "layers.gate_up",    "layers.down",    "norm",            "lm_head"};
   }
 
+  /// The [rows, cols] of every block, in block order, for `config` with `vocab` embedding rows.
+  static std::array<std::array<std::int64_t, 2>, 10> block_shapes(const Qwen2Config& c, std::int64_t vocab) {
+    const std::int64_t v = vocab, layers = c.num_hidden_layers, h = c.hidden_size;
+    const std::int64_t qkv_rows = c.q_size() + 2 * c.kv_size(), i = c.intermediate_size;
+    return {{{v, h},
+             {layers, h},
+             {layers * qkv_rows, h},
+             {layers, c.attention_bias ? qkv_rows : 0},
+             {layers * h, c.q_size()},
+             {layers, h},
+             {layers * 2 * i, h},
+             {layers * h, i},
+             {1, h},
+             {c.tie_word_embeddings ? 0 : v, h}}};
+  }
+
   /// Every block zero, shaped for `config` (a gradient accumulator). `vocab` rows of the
   /// embedding (and lm_head): the config's vocabulary unless a model has added tokens.
   static Qwen2Parameters zeros(const Qwen2Config& config, std::int64_t vocab = 0) {
-    const Qwen2Config& c = config;
-    const std::int64_t v = vocab > 0 ? vocab : c.vocab_size, layers = c.num_hidden_layers, h = c.hidden_size;
-    const std::int64_t qkv_rows = c.q_size() + 2 * c.kv_size(), i = c.intermediate_size;
     Qwen2Parameters p;
     p.config = config;
-    p.embed_tokens.setZero(v, h);
-    p.input_norm.setZero(layers, h);
-    p.qkv.setZero(layers * qkv_rows, h);
-    p.qkv_bias.setZero(layers, c.attention_bias ? qkv_rows : 0);
-    p.o.setZero(layers * h, c.q_size());
-    p.post_norm.setZero(layers, h);
-    p.gate_up.setZero(layers * 2 * i, h);
-    p.down.setZero(layers * h, i);
-    p.norm.setZero(1, h);
-    p.lm_head.setZero(c.tie_word_embeddings ? 0 : v, h);
+    const auto shapes = block_shapes(config, vocab > 0 ? vocab : config.vocab_size);
+    std::size_t index = 0;
+    std::apply([&](auto&... block) { ((block.setZero(shapes[index][0], shapes[index][1]), ++index), ...); }, p.blocks());
     return p;
+  }
+
+  /// Throws causalqwen::error naming `who` and the block unless every block has the shape
+  /// `config` with `vocab` embedding rows gives it (no allocation).
+  void require_shapes(const Qwen2Config& c, std::int64_t vocab, std::string_view who) const {
+    const auto shapes = block_shapes(c, vocab);
+    const auto names = block_names();
+    std::size_t index = 0;
+    std::apply(
+        [&](const auto&... block) {
+          ((require(block.rows() == shapes[index][0] && block.cols() == shapes[index][1], who, ": block ", names[index],
+                    " is ", block.rows(), " x ", block.cols(), ", expected ", shapes[index][0], " x ", shapes[index][1]),
+            ++index),
+           ...);
+        },
+        blocks());
   }
 
   std::int64_t vocab_size() const { return embed_tokens.rows(); }
@@ -79,21 +102,7 @@ struct Qwen2Parameters {
                 config.tie_word_embeddings == other.config.tie_word_embeddings,
             who, ": parameters of ", other.config.num_hidden_layers, " layers (tied: ", other.config.tie_word_embeddings,
             ") for a model of ", config.num_hidden_layers, " (tied: ", config.tie_word_embeddings, ")");
-    const auto names = block_names();
-    std::size_t index = 0;
-    std::apply(
-        [&](const auto&... mine) {
-          std::apply(
-              [&](const auto&... theirs) {
-                ((require(mine.rows() == theirs.rows() && mine.cols() == theirs.cols(), who, ": block ",
-                          names[index], " is ", theirs.rows(), " x ", theirs.cols(), ", expected ", mine.rows(), " x ",
-                          mine.cols()),
-                  ++index),
-                 ...);
-              },
-              other.blocks());
-        },
-        blocks());
+    other.require_shapes(config, vocab_size(), who);
   }
 };
 

@@ -112,25 +112,39 @@ class TrainableQwen2 {
                           backend_.zeros(h, inner)});
     return g;
   }
+  /// Sets an accumulator of this model back to zero, keeping its storage.
+  void reset_gradients(Gradients& g) const {
+    check_gradients(g);
+    for (Matrix* m : {&g.embed_tokens, &g.norm, &g.lm_head}) backend_.set_zero(*m);
+    for (typename Gradients::Layer& layer : g.layers)
+      for (Matrix* m : {&layer.input_norm, &layer.qkv, &layer.qkv_bias, &layer.o, &layer.post_norm, &layer.gate_up,
+                        &layer.down})
+        backend_.set_zero(*m);
+  }
   /// The accumulated gradients on the host, in the parameters' layout (names: for_each_qwen2_tensor).
   Parameters gradients(const Gradients& g) const {
-    check_gradients(g);
-    const std::int64_t layers = config().num_hidden_layers;
     Parameters p = Parameters::zeros(config(), vocab_size());
-    p.embed_tokens = backend_.download(g.embed_tokens);
-    p.norm = backend_.download(g.norm);
-    p.lm_head = backend_.download(g.lm_head);
+    gradients(g, p);
+    return p;
+  }
+  /// The same, written into `p` (of this model's shapes; its storage is kept).
+  void gradients(const Gradients& g, Parameters& p) const {
+    check_gradients(g);
+    p.require_shapes(config(), vocab_size(), "TrainableQwen2::gradients: the output");
+    const std::int64_t layers = config().num_hidden_layers;
+    backend_.download_to(g.embed_tokens, p.embed_tokens);
+    backend_.download_to(g.norm, p.norm);
+    backend_.download_to(g.lm_head, p.lm_head);
     for (std::int64_t l = 0; l < layers; ++l) {
       const typename Gradients::Layer& layer = g.layers[static_cast<std::size_t>(l)];
-      layer_rows(p.input_norm, l, layers) = backend_.download(layer.input_norm);
-      layer_rows(p.qkv, l, layers) = backend_.download(layer.qkv);
-      layer_rows(p.qkv_bias, l, layers) = backend_.download(layer.qkv_bias);
-      layer_rows(p.o, l, layers) = backend_.download(layer.o);
-      layer_rows(p.post_norm, l, layers) = backend_.download(layer.post_norm);
-      layer_rows(p.gate_up, l, layers) = backend_.download(layer.gate_up);
-      layer_rows(p.down, l, layers) = backend_.download(layer.down);
+      backend_.download_to(layer.input_norm, layer_rows(p.input_norm, l, layers));
+      backend_.download_to(layer.qkv, layer_rows(p.qkv, l, layers));
+      backend_.download_to(layer.qkv_bias, layer_rows(p.qkv_bias, l, layers));
+      backend_.download_to(layer.o, layer_rows(p.o, l, layers));
+      backend_.download_to(layer.post_norm, layer_rows(p.post_norm, l, layers));
+      backend_.download_to(layer.gate_up, layer_rows(p.gate_up, l, layers));
+      backend_.download_to(layer.down, layer_rows(p.down, l, layers));
     }
-    return p;
   }
 
   /// The input embeddings of `tokens` [T x H].
@@ -282,7 +296,7 @@ class TrainableQwen2 {
   }
 
   static void check_shapes(const Parameters& p) {
-    Parameters::zeros(p.config, p.vocab_size()).require_same_shapes(p, "TrainableQwen2 parameters");
+    p.require_shapes(p.config, p.vocab_size(), "TrainableQwen2 parameters");
   }
   /// The kernels check every shape they touch; this catches an accumulator of another model first.
   void check_gradients(const Gradients& gradients) const {
@@ -293,23 +307,31 @@ class TrainableQwen2 {
             vocab_size(), " (tied: ", config().tie_word_embeddings, "); make it with zero_gradients()");
   }
 
+  /// The backend's copies of the parameters: built on the first call, refreshed in place after
+  /// (an optimiser step changes values, never shapes), so a training step allocates no weights.
   void upload() {
     const Parameters& p = parameters_;
     const std::int64_t layers = p.config.num_hidden_layers;
-    embed_tokens_ = backend_.upload_weight(p.embed_tokens);
-    if (!p.config.tie_word_embeddings) lm_head_ = backend_.upload_weight(p.lm_head);
+    const bool refresh = static_cast<std::int64_t>(layers_.size()) == layers && uploaded_vocab_ == p.embed_tokens.rows();
+    const auto weight = [&](Weight& w, const auto& host) {
+      if (refresh) backend_.assign_weight(w, host);
+      else w = backend_.upload_weight(RowMatrix<T>(host));
+    };
+    weight(embed_tokens_, p.embed_tokens);
+    if (!p.config.tie_word_embeddings) weight(lm_head_, p.lm_head);
     final_norm_ = backend_.upload(p.norm);
-    layers_.clear();
+    if (!refresh) layers_.assign(static_cast<std::size_t>(layers), Layer{});
     for (std::int64_t l = 0; l < layers; ++l) {
-      Layer& layer = layers_.emplace_back();
+      Layer& layer = layers_[static_cast<std::size_t>(l)];
       layer.input_norm = backend_.upload(RowMatrix<T>(layer_rows(p.input_norm, l, layers)));
       layer.post_norm = backend_.upload(RowMatrix<T>(layer_rows(p.post_norm, l, layers)));
       layer.qkv_bias = backend_.upload(RowMatrix<T>(layer_rows(p.qkv_bias, l, layers)));
-      layer.qkv = backend_.upload_weight(RowMatrix<T>(layer_rows(p.qkv, l, layers)));
-      layer.o = backend_.upload_weight(RowMatrix<T>(layer_rows(p.o, l, layers)));
-      layer.gate_up = backend_.upload_weight(RowMatrix<T>(layer_rows(p.gate_up, l, layers)));
-      layer.down = backend_.upload_weight(RowMatrix<T>(layer_rows(p.down, l, layers)));
+      weight(layer.qkv, layer_rows(p.qkv, l, layers));
+      weight(layer.o, layer_rows(p.o, l, layers));
+      weight(layer.gate_up, layer_rows(p.gate_up, l, layers));
+      weight(layer.down, layer_rows(p.down, l, layers));
     }
+    uploaded_vocab_ = p.embed_tokens.rows();
   }
 
   const Weight& output_weight() const { return config().tie_word_embeddings ? embed_tokens_ : lm_head_; }
@@ -320,6 +342,7 @@ class TrainableQwen2 {
   std::vector<Layer> layers_;
   Matrix final_norm_;
   bool recompute_ = false;
+  std::int64_t uploaded_vocab_ = -1;  ///< the embedding rows the backend copies were built for
 };
 
 /// The base model's language-modelling loss, mean over t = 0 .. T-2 of the cross-entropy of the

@@ -83,7 +83,10 @@ concept Backend = requires(const B& b, typename B::Matrix& m, const typename B::
   // Training: what a backward pass needs beyond the operations above. Gradients are Matrices;
   // weight gradients accumulate (+=), so sequences of a batch and both uses of a tied matrix add up.
   { b.upload_weight(host) } -> std::same_as<typename B::Weight>;  // a dense (master) weight
+  b.assign_weight(mw, host);                        // a dense weight's values replaced in place (same shape)
   { b.zeros(n, n) } -> std::same_as<typename B::Matrix>;
+  b.set_zero(m);                                    // every entry 0, storage kept
+  b.download_to(cm, host_out);                      // into host storage of the same shape
   b.set_columns(m, n, cm);                          // columns [begin, begin + part.cols()) = part
   b.add_column_sums(cm, m);                         // d_bias (1 x cols) += sum of the rows of d_out
   b.embed_backward(tokens, cm, m);                  // d_table rows += d_rows (scatter-add)

@@ -170,6 +170,13 @@ class CpuBackend {
 
   // Training: backward of the operations above (see the Backend concept).
   Matrix zeros(std::int64_t rows, std::int64_t cols) const { return Matrix::Zero(rows, cols); }
+  void set_zero(Matrix& m) const { m.setZero(); }
+  void assign_weight(Weight& w, const Eigen::Ref<const RowMatrix<T>>& host) const { w.assign(host); }
+  void download_to(const Matrix& m, Eigen::Ref<RowMatrix<T>> host) const {
+    require(host.rows() == m.rows() && host.cols() == m.cols(), "download_to: a ", m.rows(), " x ", m.cols(),
+            " matrix into ", host.rows(), " x ", host.cols(), " storage");
+    host = m;
+  }
   void set_columns(Matrix& m, std::int64_t begin, const Matrix& part) const {
     require(part.rows() == m.rows() && begin >= 0 && begin + part.cols() <= m.cols(), "set_columns: [", part.rows(),
             " x ", part.cols(), "] at column ", begin, " of a ", m.rows(), " x ", m.cols(), " matrix");

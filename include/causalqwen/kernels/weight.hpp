@@ -58,6 +58,13 @@ class Weight {
   std::int64_t cols() const { return cols_; }
   bool is_bf16() const { return is_bf16_; }
   const RowMatrix<T>& dense() const { return dense_; }
+  /// Overwrites a dense weight's values in place (an optimiser step refreshing a master copy):
+  /// same shape, no allocation.
+  void assign(const Eigen::Ref<const RowMatrix<T>>& values) {
+    require(!is_bf16_ && values.rows() == rows_ && values.cols() == cols_, "Weight::assign: a ", values.rows(), " x ",
+            values.cols(), " matrix for a ", is_bf16_ ? "bfloat16 " : "", rows_, " x ", cols_, " weight");
+    dense_ = values;
+  }
   const std::uint16_t* bf16_row(std::int64_t row) const { return bf16_.data() + row * cols_; }
 
   /// Row `row` converted to T.

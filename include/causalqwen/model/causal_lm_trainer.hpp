@@ -151,6 +151,7 @@ class CausalLMTrainer {
       resumed_step_ = train::load_optimizer_state(*optimizer_, train::parameter_hash(all),
                                                   resume_from / "optimizer.safetensors", resume_from.string());
     gradient_ = head::zeros_like(all);
+    workspace_.emplace(model_.workspace());
   }
 
   std::size_t resumed_step() const { return resumed_step_; }
@@ -164,13 +165,13 @@ class CausalLMTrainer {
     head::for_each_block(gradient_, [](const std::string&, auto& block) { block.setZero(); });
     std::array<T, 4> sums{};  // total, classification, regression (each weighted by targets), targets
     for_each_micro_batch(batch.subspan(share.begin, share.end - share.begin), [&](std::span<const TrainingSequence> chunk) {
-      auto result = model_.loss_and_gradient(chunk, options_.loss, &rng);
-      const T weight = T(result.loss.positions);
-      head::for_each_block_pair(gradient_, result.gradients,
+      const auto loss = model_.loss_and_gradient(chunk, options_.loss, *workspace_, &rng);
+      const T weight = T(loss.positions);
+      head::for_each_block_pair(gradient_, workspace_->gradients,
                                 [weight](const std::string&, auto& g, const auto& part) { g += weight * part; });
-      sums[0] += weight * result.loss.total;
-      sums[1] += weight * result.loss.classification;
-      sums[2] += weight * result.loss.regression;
+      sums[0] += weight * loss.total;
+      sums[1] += weight * loss.classification;
+      sums[2] += weight * loss.regression;
       sums[3] += weight;
     });
     train::sum_over_ranks(communicator_, gradient_);
@@ -251,6 +252,7 @@ class CausalLMTrainer {
   C communicator_;
   std::optional<train::AdamW<Parameters>> optimizer_;
   Parameters gradient_;
+  std::optional<typename Model::Workspace> workspace_;
   std::vector<RowMatrix<T>> frozen_rows_;
   std::size_t resumed_step_ = 0;
 };

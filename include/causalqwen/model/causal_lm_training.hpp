@@ -126,22 +126,42 @@ CausalLMForward<B> causal_lm_forward(const TrainableQwen2<B>& backbone, const E&
   return out;
 }
 
-/// L on `batch` (as causal_lm_forward) and dL/d(every parameter). Random noise modes draw from `rng`.
+/// What a training step reuses from one call to the next: the backend's gradient accumulator
+/// and the host gradients (the size of the model each), so that steps do not allocate them.
+template <Backend B, class EncodingParams>
+struct CausalLMWorkspace {
+  Qwen2Gradients<B> backbone;
+  CausalLMParameters<typename B::scalar_type, EncodingParams> gradients;
+};
+
+/// A workspace of the shapes of `backbone`, `encoding` and `causal_head`.
+template <Backend B, TrainableValueEncoding E, class Head>
+CausalLMWorkspace<B, typename E::params_type> causal_lm_workspace(const TrainableQwen2<B>& backbone, const E& encoding,
+                                                                  const Head& causal_head) {
+  return {backbone.zero_gradients(),
+          {Qwen2Parameters<typename B::scalar_type>::zeros(backbone.config(), backbone.vocab_size()),
+           head::zeros_like(encoding.params()), head::zeros_like(causal_head.params())}};
+}
+
+/// L on `batch` (as causal_lm_forward); dL/d(every parameter) is left in workspace.gradients
+/// (overwritten). Random noise modes draw from `rng`.
 template <Backend B, head::ScaleLinkPolicy Link, head::ThresholdPolicy Thresholds, Backend HeadBackend,
           TrainableValueEncoding E, class Rng = std::mt19937_64>
   requires std::same_as<typename B::scalar_type, typename E::scalar_type>
-CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_and_gradient(
+head::LossValue<typename B::scalar_type> causal_lm_loss_and_gradient(
     const TrainableQwen2<B>& backbone, const E& encoding,
     const head::CausalHead<typename B::scalar_type, Link, Thresholds, HeadBackend>& causal_head, TokenId num,
     std::span<const TrainingSequence> batch, const head::LossOptions<typename B::scalar_type>& options,
-    Rng* rng = nullptr) {
+    CausalLMWorkspace<B, typename E::params_type>& workspace, Rng* rng = nullptr) {
   using T = typename B::scalar_type;
   const auto hidden_size = static_cast<Eigen::Index>(backbone.hidden_size());
   auto [tapes, hidden, targets] =
       causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
   auto [loss, head_gradient] = causal_head.loss_and_gradient(hidden, targets, options, rng);
-  auto backbone_gradients = backbone.zero_gradients();
-  auto encoding_gradient = head::zeros_like(encoding.params());
+  auto& backbone_gradients = workspace.backbone;
+  backbone.reset_gradients(backbone_gradients);
+  auto& encoding_gradient = workspace.gradients.encoding;
+  head::for_each_block(encoding_gradient, [](const std::string&, auto& block) { block.setZero(); });
   Eigen::Index row = 0;
   for (std::size_t s = 0; s < batch.size(); ++s) {
     const TrainingSequence& sequence = batch[s];
@@ -157,8 +177,23 @@ CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_an
     backbone.embeddings_backward(sequence.ids, d_embeddings, backbone_gradients);
     row += predicted;
   }
-  return {loss,
-          {backbone.gradients(backbone_gradients), std::move(encoding_gradient), std::move(head_gradient.params)}};
+  backbone.gradients(backbone_gradients, workspace.gradients.backbone);
+  workspace.gradients.head = std::move(head_gradient.params);
+  return loss;
+}
+
+/// The same, returning the gradients (a fresh workspace per call).
+template <Backend B, head::ScaleLinkPolicy Link, head::ThresholdPolicy Thresholds, Backend HeadBackend,
+          TrainableValueEncoding E, class Rng = std::mt19937_64>
+  requires std::same_as<typename B::scalar_type, typename E::scalar_type>
+CausalLMLoss<typename B::scalar_type, typename E::params_type> causal_lm_loss_and_gradient(
+    const TrainableQwen2<B>& backbone, const E& encoding,
+    const head::CausalHead<typename B::scalar_type, Link, Thresholds, HeadBackend>& causal_head, TokenId num,
+    std::span<const TrainingSequence> batch, const head::LossOptions<typename B::scalar_type>& options,
+    Rng* rng = nullptr) {
+  auto workspace = causal_lm_workspace(backbone, encoding, causal_head);
+  const auto loss = causal_lm_loss_and_gradient(backbone, encoding, causal_head, num, batch, options, workspace, rng);
+  return {loss, std::move(workspace.gradients)};
 }
 
 /// L on `batch` alone (no backward): what evaluation on held-out text needs.

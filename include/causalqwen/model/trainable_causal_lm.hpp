@@ -172,6 +172,15 @@ class TrainableCausalLM {
                                                              Rng* rng = nullptr) const {
     return causal_lm_loss_and_gradient(backbone_, encoding_, head_, num_, batch, options, rng);
   }
+  using Workspace = CausalLMWorkspace<B, typename E::params_type>;
+  /// Buffers for loss_and_gradient calls that reuse them (a training run's steps).
+  Workspace workspace() const { return causal_lm_workspace(backbone_, encoding_, head_); }
+  /// The loss of `batch`; the gradients are left in workspace.gradients.
+  template <class Rng = std::mt19937_64>
+  head::LossValue<T> loss_and_gradient(std::span<const TrainingSequence> batch, const head::LossOptions<T>& options,
+                                       Workspace& workspace, Rng* rng = nullptr) const {
+    return causal_lm_loss_and_gradient(backbone_, encoding_, head_, num_, batch, options, workspace, rng);
+  }
   /// The loss of `batch` alone.
   template <class Rng = std::mt19937_64>
   head::LossValue<T> loss(std::span<const TrainingSequence> batch, const head::LossOptions<T>& options,
