@@ -14,14 +14,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <map>
 #include <span>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace cq = causalqwen;
@@ -117,14 +118,10 @@ std::vector<double> parse_alpha(const std::string& text, std::size_t count) {
   if (text.empty()) return std::vector<double>(count, 1.0);
   std::vector<double> out;
   for (const auto& field : CLI::detail::split(text, ',')) {
-    std::size_t used = 0;
     double v = 0;
-    try {
-      v = std::stod(field, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    cq::require(used == field.size() && !field.empty() && std::isfinite(v), "--alpha: '", field, "' is not a number");
+    const auto [end, status] = std::from_chars(field.data(), field.data() + field.size(), v);
+    cq::require(status == std::errc{} && end == field.data() + field.size() && !field.empty() && std::isfinite(v),
+                "--alpha: '", field, "' is not a number");
     out.push_back(v);
   }
   cq::require(out.size() == count, "--alpha has ", out.size(), " weights for ", count, " deltas");
