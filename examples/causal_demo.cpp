@@ -5,6 +5,8 @@
 //
 //   causal_demo [--quick] [--lines N] [--steps N] [--seed S]
 
+#include "program.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
@@ -12,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -69,10 +70,8 @@ int main(int argc, char** argv) {
   app.add_option("--lines", lines, "synthetic sentences (80 % train, 20 % held out)")->check(CLI::Range(10, 100000));
   app.add_option("--steps", steps, "training steps")->check(CLI::Range(1, 1000000));
   app.add_option("--seed", seed, "seed of everything random");
-  CLI11_PARSE(app, argc, argv);
-  if (quick) lines = std::min<std::size_t>(lines, 120), steps = std::min<std::size_t>(steps, 60);
-
-  try {
+  return causalqwen::programs::run_program("causal_demo", app, argc, argv, [&] {
+    if (quick) lines = std::min<std::size_t>(lines, 120), steps = std::min<std::size_t>(steps, 60);
     const auto start = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
@@ -132,9 +131,6 @@ int main(int argc, char** argv) {
     std::printf("Generation (sampled individuals, seed 7)\n");
     show(lm, "The train to Lima takes", {.max_tokens = 12, .sample = true, .seed = 7});
     std::printf("\nTotal %.1f s\n", elapsed());
-  } catch (const std::exception& e) {
-    std::cerr << "causal_demo: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

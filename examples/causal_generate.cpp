@@ -5,13 +5,14 @@
 //   causal_generate --model DIR|FILE.gguf --prompt "..." [--tokenizer FILE] [--max-tokens N]
 //                   [--sample --seed S] [--head FILE] [--threads N]
 
+#include "program.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <string>
 
 using namespace causalqwen;
@@ -35,9 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of the sampling");
   app.add_option("--head", head_file, "a trained causal head (head checkpoint); default: initialised from the lm_head");
   app.add_option("--threads", threads, "CPU threads of the backbone")->check(CLI::Range(1, 1024));
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return causalqwen::programs::run_program("causal_generate", app, argc, argv, [&] {
     if (tokenizer_path.empty()) tokenizer_path = model_path;
     Model lm = Model::from_base(load_tokenizer(tokenizer_path), load_qwen2(model_path, CpuBackend<float>(threads)));
     if (!head_file.empty()) {
@@ -55,9 +54,6 @@ int main(int argc, char** argv) {
                   piece.c_str());
     }
     std::printf("%s%s\n", prompt.c_str(), g.text.c_str());
-  } catch (const std::exception& e) {
-    std::cerr << "causal_generate: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -6,6 +6,8 @@
 // numbers.
 //
 //   domain_fusion [--quick] [--report docs/experiments.md] [--seed 1]
+#include "program.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
@@ -15,7 +17,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <random>
 #include <span>
 #include <sstream>
@@ -203,8 +204,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "small sizes (a CI smoke run)");
   app.add_option("--report", report_path, "write the markdown report here (atomically)");
   app.add_option("--seed", seed, "seed of the whole experiment");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return causalqwen::programs::run_program("domain_fusion", app, argc, argv, [&] {
     const auto start = std::chrono::steady_clock::now();
     const Sizes z = quick ? Sizes{1500, 500, 300, 600, 6, 4} : Sizes{8000, 2000, 1000, 4000, 20, 12};
 
@@ -533,8 +533,5 @@ int main(int argc, char** argv) {
     if (!report_path.empty()) cq::write_file_atomically(report_path, md.str());
     const bool ok = cert_anchored.certified() && cert_plain.certified() && cert_tuned.certified();
     return ok ? 0 : 3;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "domain_fusion: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -8,18 +8,21 @@
 //
 // Without --head it runs on a built-in synthetic default: a small base head, three domains adapted
 // with KL budgets 0.05, 0.2 and 1, fused with alpha = 1, on 200 fresh hidden states.
+#include "program.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <map>
 #include <span>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace cq = causalqwen;
@@ -115,14 +118,10 @@ std::vector<double> parse_alpha(const std::string& text, std::size_t count) {
   if (text.empty()) return std::vector<double>(count, 1.0);
   std::vector<double> out;
   for (const auto& field : CLI::detail::split(text, ',')) {
-    std::size_t used = 0;
     double v = 0;
-    try {
-      v = std::stod(field, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    cq::require(used == field.size() && !field.empty() && std::isfinite(v), "--alpha: '", field, "' is not a number");
+    const auto [end, status] = std::from_chars(field.data(), field.data() + field.size(), v);
+    cq::require(status == std::errc{} && end == field.data() + field.size() && !field.empty() && std::isfinite(v),
+                "--alpha: '", field, "' is not a number");
     out.push_back(v);
   }
   cq::require(out.size() == count, "--alpha has ", out.size(), " weights for ", count, " deltas");
@@ -133,8 +132,10 @@ template <class Link, class Thresholds>
 cq::domain::FusionReport<double> report_from_files(const Options& o) {
   const auto head = cq::head::load_head<double, Link, Thresholds>(o.head);
   std::vector<KnowledgeDelta<double>> deltas;
-  for (const auto& file : o.deltas)
+  for (const auto& file : o.deltas) {
     deltas.push_back(cq::domain::load_delta<double>(file, std::pair{head.hidden_size(), head.latent_size()}));
+    cq::domain::require_matches<Link>(deltas.back(), head.abduction().params(), file);
+  }
   const auto a = parse_alpha(o.alpha, deltas.size());
   const cq::Vector<double> alpha = Eigen::Map<const cq::Vector<double>>(a.data(), static_cast<Eigen::Index>(a.size()));
   const auto hidden = cq::domain::load_features<double>(o.features, head.hidden_size());
@@ -222,8 +223,7 @@ int main(int argc, char** argv) {
   app.add_option("--rows", o.rows, "positions to print in the table");
   app.add_option("--save-default", o.save_default,
                  "synthetic default only: also save its base head, deltas and features into this folder");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return causalqwen::programs::run_program("fusion_verify", app, argc, argv, [&] {
     if (o.head.empty())
       cq::require(o.deltas.empty() && o.features.empty() && o.alpha.empty(),
                   "--delta, --alpha and --features need --head");
@@ -232,8 +232,5 @@ int main(int argc, char** argv) {
     print_report(report, o.rows);
     if (!o.csv.empty()) cq::write_file_atomically(o.csv, report_csv(report));
     return report.certified() ? 0 : 3;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fusion_verify: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -8,6 +8,8 @@
 //   qwen_backward --model DIR --tokens 1,5,9 [--upstream G.npy] --loss hidden|lm --out grads.safetensors
 //                 [--threads 2] [--compare REF.safetensors --tolerance 1e-4]
 
+#include "program.hpp"
+
 #include <causalqwen/backbone/qwen2_parameters.hpp>
 #include <causalqwen/backbone/qwen2_training.hpp>
 #include <causalqwen/domain/features.hpp>
@@ -38,9 +40,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads")->check(CLI::PositiveNumber);
   app.add_option("--compare", compare_file, "reference gradients to compare with");
   app.add_option("--tolerance", tolerance, "largest relative error allowed per tensor with --compare");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return causalqwen::programs::run_program("qwen_backward", app, argc, argv, [&] {
     const std::vector<TokenId> tokens = parse_token_list(token_list);
     const auto start = std::chrono::steady_clock::now();
     const TrainableQwen2<> model(model_dir, CpuBackend<float>(threads));
@@ -89,13 +89,10 @@ int main(int argc, char** argv) {
       std::printf("largest relative error against %s: %.3g (%s), tolerance %.3g\n", compare_file.c_str(), worst,
                   worst_name.c_str(), tolerance);
       if (!(worst <= tolerance)) {
-        std::fprintf(stderr, "error: gradients differ from the reference beyond the tolerance\n");
+        std::fprintf(stderr, "qwen_backward: error: gradients differ from the reference beyond the tolerance\n");
         return 1;
       }
     }
-  } catch (const causalqwen::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -5,6 +5,8 @@
 //   qwen_forward --model DIR|FILE.gguf --tokens 1,5,9 [--threads 2] [--weights as-stored|f32|bf16]
 //                [--dump-logits FILE]
 
+#include "program.hpp"
+
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_gguf.hpp>
 #include <causalqwen/core/atomic_file.hpp>
@@ -16,7 +18,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <numeric>
 #include <string>
@@ -34,9 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("--weights", weights, "weights in memory: as-stored, f32 or bf16")
       ->check(CLI::IsMember({"as-stored", "f32", "bf16"}));
   app.add_option("--dump-logits", dump_file, "write the logits of every position, one line each");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return causalqwen::programs::run_program("qwen_forward", app, argc, argv, [&] {
     const std::vector<TokenId> tokens = parse_token_list(token_list);
 
     const std::map<std::string, WeightFormat> formats = {
@@ -76,9 +75,6 @@ int main(int argc, char** argv) {
       write_file_atomically(dump_file, text);
       std::printf("logits of %lld positions written to %s\n", static_cast<long long>(logits.rows()), dump_file.c_str());
     }
-  } catch (const causalqwen::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -6,23 +6,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdint>
-#include <exception>
+#include <system_error>
 #include <string>
 #include <vector>
 
 inline std::vector<causalqwen::TokenId> parse_token_list(const std::string& list) {
   std::vector<causalqwen::TokenId> tokens;
   for (const std::string& field : CLI::detail::split(list, ',')) {
-    std::size_t used = 0;
     long value = -1;
-    try {
-      value = std::stol(field, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    causalqwen::require(used == field.size() && !field.empty() && value >= 0 && value <= INT32_MAX, "--tokens: '", field,
-                        "' is not a token id");
+    const auto [end, status] = std::from_chars(field.data(), field.data() + field.size(), value);
+    causalqwen::require(status == std::errc{} && end == field.data() + field.size() && !field.empty() && value >= 0 &&
+                            value <= INT32_MAX,
+                        "--tokens: '", field, "' is not a token id");
     tokens.push_back(static_cast<causalqwen::TokenId>(value));
   }
   causalqwen::require(!tokens.empty(), "--tokens: no token ids given");

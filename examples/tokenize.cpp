@@ -8,14 +8,16 @@
 // All of standard input is one text (encode) or one whitespace-separated list of ids (decode).
 // Invalid UTF-8, a malformed id or an id outside the vocabulary: a message and exit status 1.
 
+#include "program.hpp"
+
 #include <causalqwen/tokenizer/gguf_tokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
+#include <causalqwen/tokenizer/utf8.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cstdio>
-#include <exception>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -54,23 +56,22 @@ int main(int argc, char** argv) {
   app.add_flag("--special", special, "recognise special tokens (e.g. <|im_end|>) written in the text");
   app.add_flag("--decode", decode, "read token ids and print their text");
   app.add_option("--input", input, "read this file instead of standard input (\"-\")");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return causalqwen::programs::run_program("tokenize", app, argc, argv, [&] {
     std::ios::sync_with_stdio(false);
     const auto tokenizer = causalqwen::load_tokenizer(tokenizer_file);
     const std::string text = read_all(input);
     if (decode) {
       std::cout << tokenizer.decode(parse_ids(text));
     } else {
+      // Checked here too, so that the message names the input and not only the offset.
+      const std::size_t invalid = causalqwen::utf8::first_invalid(text);
+      causalqwen::require(invalid == text.size(), input == "-" ? "standard input" : input,
+                          ": invalid UTF-8 at byte offset ", invalid);
       const auto ids = tokenizer.encode(text, {.parse_special = special});
       for (std::size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
       std::cout << '\n';
     }
     std::cout.flush();
     return std::cout.good() ? 0 : 1;
-  } catch (const std::exception& e) {
-    std::cerr << "tokenize: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

@@ -2,6 +2,8 @@
 // ground-truth causal head labels them (class, and a value at <NUM> positions), and a causal
 // head is trained from random init on them. Prints how close it gets to the ground truth, and
 // what the design's gate (alpha = 0) does compared with no gate (alpha = 1).
+#include "program.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
@@ -90,9 +92,7 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", s.progress, "progress bar on stderr");
   app.add_option("--csv", s.csv, "training log (CSV) of the alpha = 0 run");
   app.add_option("--save", s.save, "save the trained head (safetensors)");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  return causalqwen::programs::run_program("train_mock", app, argc, argv, [&] {
     const auto start = std::chrono::steady_clock::now();
     train::SyntheticConfig<float> config;
     config.hidden = s.hidden;
@@ -139,9 +139,6 @@ int main(int argc, char** argv) {
     }
     std::printf("\ntotal time %.2f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  } catch (const causalqwen::error& e) {
-    std::fprintf(stderr, "train_mock: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -20,6 +20,7 @@
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/io/tensor.hpp>
 
 #include <concepts>
 #include <cstdint>
@@ -40,6 +41,33 @@ concept TensorSource = requires(const S& source, std::string_view name) {
   { source.contains(name) } -> std::convertible_to<bool>;
   { source.tensor(name) } -> std::convertible_to<const io::TensorView&>;
 };
+
+/// The file that holds tensor `name`: its shard when the source knows it, else `source`.
+template <TensorSource S>
+std::string qwen2_tensor_file(const S& tensors, const std::string& source, const std::string& name) {
+  if constexpr (requires { tensors.file_of(name).path(); }) return tensors.file_of(name).path().string();
+  return source;
+}
+
+/// Tensor `name` of `tensors`, required to exist, to be floating, to have `shape` and to hold only
+/// finite values (the library's policy: a NaN or Inf weight is refused at load time, naming the
+/// file, the tensor and the first bad element). `source` names the origin in error messages.
+template <TensorSource S>
+const io::TensorView& checked_qwen2_tensor(const S& tensors, const std::string& source, const std::string& name,
+                                           const std::vector<std::int64_t>& shape) {
+  require(tensors.contains(name), source, ": missing tensor '", name, "' required by the Qwen2 config");
+  const io::TensorView& view = tensors.tensor(name);
+  require(io::is_floating(view.dtype), source, ": tensor '", name, "' has dtype ", io::dtype_name(view.dtype),
+          ", expected F32, BF16, F16 or F64");
+  if (view.shape != shape) {
+    std::string expected, got;
+    for (std::int64_t e : shape) expected += (expected.empty() ? "" : ", ") + std::to_string(e);
+    for (std::int64_t e : view.shape) got += (got.empty() ? "" : ", ") + std::to_string(e);
+    fail(source, ": tensor '", name, "' has shape [", got, "], the config requires [", expected, "]");
+  }
+  io::require_finite(view, qwen2_tensor_file(tensors, source, name));
+  return view;
+}
 
 template <Backend B = CpuBackend<float>>
 class Qwen2 {
@@ -63,12 +91,12 @@ class Qwen2 {
       : config_(std::move(config)), backend_(std::move(backend)) {
     const Qwen2Config& c = config_;
     const auto matrix = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
-      return backend_.upload_weight(checked(tensors, source, name, {rows, cols}), format, source);
+      return backend_.upload_weight(checked_qwen2_tensor(tensors, source, name, {rows, cols}), format, source);
     };
     // Projections of the same input are stacked at load time (q/k/v, gate/up): one matmul each.
     const auto stacked = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts, std::int64_t cols) {
       std::vector<const io::TensorView*> views;
-      for (const auto& [name, rows] : parts) views.push_back(&checked(tensors, source, name, {rows, cols}));
+      for (const auto& [name, rows] : parts) views.push_back(&checked_qwen2_tensor(tensors, source, name, {rows, cols}));
       return backend_.upload_weights(views, format, source);
     };
     const auto vector = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts) {
@@ -77,7 +105,7 @@ class Qwen2 {
       RowMatrix<T> values(1, size);
       T* at = values.data();
       for (const auto& [name, part_size] : parts) {
-        const io::TensorView& view = checked(tensors, source, name, {part_size});
+        const io::TensorView& view = checked_qwen2_tensor(tensors, source, name, {part_size});
         io::convert_elements(view.dtype, view.bytes.data(), static_cast<std::size_t>(part_size), at);
         at += part_size;
       }
@@ -196,22 +224,6 @@ class Qwen2 {
     Matrix input_norm, post_norm, qkv_bias;  // qkv_bias: q, k and v biases side by side
     Weight qkv, o, gate_up, down;            // rows of q/k/v and of gate/up stacked
   };
-
-  template <TensorSource S>
-  static const io::TensorView& checked(const S& tensors, const std::string& source, const std::string& name,
-                                       std::vector<std::int64_t> shape) {
-    require(tensors.contains(name), source, ": missing tensor '", name, "' required by the Qwen2 config");
-    const io::TensorView& view = tensors.tensor(name);
-    require(io::is_floating(view.dtype), source, ": tensor '", name, "' has dtype ", io::dtype_name(view.dtype),
-            ", expected F32, BF16, F16 or F64");
-    if (view.shape != shape) {
-      std::string expected, got;
-      for (std::int64_t e : shape) expected += (expected.empty() ? "" : ", ") + std::to_string(e);
-      for (std::int64_t e : view.shape) got += (got.empty() ? "" : ", ") + std::to_string(e);
-      fail(source, ": tensor '", name, "' has shape [", got, "], the config requires [", expected, "]");
-    }
-    return view;
-  }
 
   void append(Weight& weight, const RowVector<T>& row) {
     require(row.size() == config_.hidden_size, "Qwen2: token row has ", row.size(), " entries, expected ",

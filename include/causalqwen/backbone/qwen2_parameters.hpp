@@ -163,16 +163,7 @@ Qwen2Parameters<T> load_qwen2_parameters(const Qwen2Config& config, const S& ten
           ": tensor 'model.embed_tokens.weight' must be a matrix of at least ", config.vocab_size, " rows");
   Qwen2Parameters<T> params = Qwen2Parameters<T>::zeros(config, embedding.shape[0]);
   for_each_qwen2_tensor(params, [&](const std::string& name, auto view, const std::vector<std::int64_t>& shape) {
-    require(tensors.contains(name), source, ": missing tensor '", name, "' required by the Qwen2 config");
-    const io::TensorView& stored = tensors.tensor(name);
-    if (stored.shape != shape) {
-      std::string expected, got;
-      for (std::int64_t e : shape) expected += (expected.empty() ? "" : ", ") + std::to_string(e);
-      for (std::int64_t e : stored.shape) got += (got.empty() ? "" : ", ") + std::to_string(e);
-      fail(source, ": tensor '", name, "' has shape [", got, "], the config requires [", expected, "]");
-    }
-    require(io::is_floating(stored.dtype), source, ": tensor '", name, "' has dtype ", io::dtype_name(stored.dtype),
-            ", expected F64, F32, F16 or BF16");
+    const io::TensorView& stored = checked_qwen2_tensor(tensors, source, name, shape);
     RowMatrix<T> values(view.rows(), view.cols());
     io::convert_elements(stored.dtype, stored.bytes.data(), static_cast<std::size_t>(values.size()), values.data());
     view = values;

@@ -132,9 +132,13 @@ T cauchy_nll(T y, T loc, T scale) {
     const T r = e / scale;
     return log_pi + std::log(scale) + std::log1p(r * r);
   }
-  // 2 log|e| - log g rather than 2 log|r| + log g: r itself may overflow when g is tiny.
-  const T q = scale / e;
-  return log_pi + 2 * std::log(abs_e) - std::log(scale) + std::log1p(q * q);
+  // 2 log|e| - log g rather than 2 log|r| + log g: r itself may overflow when g is tiny. When
+  // y - loc itself overflows, both come from its half h = (y - loc) / 2, which is finite.
+  const bool overflow = !std::isfinite(e);
+  const T h = overflow ? y / 2 - loc / 2 : e;
+  const T log_abs_e = overflow ? std::log(std::abs(h)) + std::numbers::ln2_v<T> : std::log(abs_e);
+  const T q = overflow ? scale / h / 2 : scale / e;
+  return log_pi + 2 * log_abs_e - std::log(scale) + std::log1p(q * q);
 }
 
 /// d NLL / d loc and d NLL / d scale (d NLL / d y = -d_loc). |d_loc| <= 1/scale: a redescending loss.
@@ -174,18 +178,26 @@ T kl_scale_part(T scale_a, T scale_b) {
   return kl_scale_part_from_difference(lo, hi, hi - lo);
 }
 
-/// Location part log1p((dmu / (gA + gB))^2), >= 0; halves the inputs when they overflow.
+/// Location part log1p(w^2), w = |dmu| / (gA + gB), >= 0. A difference or sum that overflows
+/// is carried as its (finite) half, and w as dmu / s times 2^shift; halving the sum is exact (it
+/// only overflows for huge scales), and halving the difference never touches the scales, so
+/// subnormal scales keep their digits.
 template <Real T>
 T kl_location_part(T loc_a, T loc_b, T scale_a, T scale_b) {
   T dmu = std::abs(loc_a - loc_b);
   T s = scale_a + scale_b;
-  if (!std::isfinite(dmu) || !std::isfinite(s)) {
+  int shift = 0;
+  if (!std::isfinite(dmu)) {
     dmu = std::abs(loc_a / 2 - loc_b / 2);
-    s = scale_a / 2 + scale_b / 2;
+    ++shift;
   }
-  const T w = dmu / s;
+  if (!std::isfinite(s)) {
+    s = scale_a / 2 + scale_b / 2;
+    --shift;
+  }
+  const T w = std::ldexp(dmu / s, shift);
   if (w <= 1) return std::log1p(w * w);
-  const T lw = std::isfinite(w) ? std::log(w) : std::log(dmu) - std::log(s);
+  const T lw = std::isfinite(w) ? std::log(w) : std::log(dmu) - std::log(s) + T(shift) * std::numbers::ln2_v<T>;
   return 2 * lw + std::log1p(std::exp(-2 * lw));
 }
 }  // namespace detail

@@ -2,27 +2,55 @@
 // Files the library writes (checkpoints, deltas, logs) must never be seen half-written: a
 // crash or a full disk leaves either the old file or the new one. AtomicFile writes into a
 // temporary file beside the target, flushes it to disk, and renames it over the target on
-// commit(); an uncommitted AtomicFile removes its temporary file when destroyed.
+// commit(); an uncommitted AtomicFile removes its temporary file when destroyed. A writer killed
+// outright (SIGKILL, power loss) cannot clean up: its "<target>.tmp.<pid>.<n>" stays until the
+// next AtomicFile for the same target removes the temporaries of processes that no longer run,
+// so at most one stale temporary per target and killed writer exists, and none accumulate.
 
 #include <causalqwen/core/error.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace causalqwen {
+
+namespace detail {
+/// Removes the temporaries of `target` whose writer process no longer exists on this machine; a
+/// running writer's temporary (and anything that does not parse as one) is left alone.
+inline void remove_stale_temporaries(const std::filesystem::path& target) {
+  const std::string prefix = target.filename().string() + ".tmp.";
+  const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    char* rest = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &rest, 10);
+    if (pid <= 0 || *rest != '.' || pid == ::getpid()) continue;
+    if (::kill(static_cast<::pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;  // another writer may have removed it first
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
+}  // namespace detail
 
 class AtomicFile {
  public:
   explicit AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+    detail::remove_stale_temporaries(target_);
     static std::atomic<unsigned long> counter{0};
     temporary_ = target_;
     temporary_ += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);

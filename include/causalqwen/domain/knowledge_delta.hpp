@@ -88,17 +88,19 @@ KnowledgeDelta<T> make_delta(std::string domain, const head::AbductionParams<T>&
   return d;
 }
 
-/// Throws unless `delta` was taken against exactly `base` with the scale link `Link`.
+/// Throws unless `delta` was taken against exactly `base` with the scale link `Link`; `where`
+/// (the delta's file, when it came from one) opens the message.
 template <head::ScaleLinkPolicy Link, Real T>
-void require_matches(const KnowledgeDelta<T>& delta, const head::AbductionParams<T>& base) {
-  require(delta.scale_link == Link::name(), "knowledge delta '", delta.domain, "' belongs to a head with scale link '",
-          delta.scale_link, "', not '", Link::name(), "'");
-  require(delta.hidden_size() == base.hidden_size() && delta.latent_size() == base.latent_size(),
-          "knowledge delta '", delta.domain, "' has H = ", delta.hidden_size(), ", D = ", delta.latent_size(),
-          "; the base abduction has H = ", base.hidden_size(), ", D = ", base.latent_size());
+void require_matches(const KnowledgeDelta<T>& delta, const head::AbductionParams<T>& base, std::string_view where = {}) {
+  const std::string who = (where.empty() ? std::string() : std::string(where) + ": ") + "knowledge delta '" + delta.domain + "'";
+  require(delta.scale_link == Link::name(), who, " belongs to a head with scale link '", delta.scale_link, "', not '",
+          Link::name(), "'");
+  require(delta.hidden_size() == base.hidden_size() && delta.latent_size() == base.latent_size(), who, " has H = ",
+          delta.hidden_size(), ", D = ", delta.latent_size(), "; the base abduction has H = ", base.hidden_size(),
+          ", D = ", base.latent_size());
   const std::string checksum = base_checksum(base);
-  require(delta.base_checksum == checksum, "knowledge delta '", delta.domain, "' was taken against base ",
-          delta.base_checksum, " but is being applied to base ", checksum, " (a different base abduction)");
+  require(delta.base_checksum == checksum, who, " was taken against base ", delta.base_checksum,
+          " but is being applied to base ", checksum, " (a different base abduction)");
 }
 
 /// W_base + delta.

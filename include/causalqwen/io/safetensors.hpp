@@ -29,6 +29,7 @@
 #include <limits>
 #include <map>
 #include <span>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,8 +109,16 @@ class SafetensorsReader {
     if (text.empty() || text.front() != '{') bad("header does not start with '{'");
 
     nlohmann::json header;
+    // JSON keeps the last of two equal keys; a tensor named twice is refused instead of one
+    // of its two definitions being dropped without a word.
+    std::set<std::string, std::less<>> names;
+    const auto refuse_duplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+      if (depth == 1 && event == nlohmann::json::parse_event_t::key && !names.insert(parsed.get<std::string>()).second)
+        bad("tensor '", parsed.get<std::string>(), "' is defined twice in the header");
+      return true;
+    };
     try {
-      header = nlohmann::json::parse(text);
+      header = nlohmann::json::parse(text, refuse_duplicates);
     } catch (const nlohmann::json::exception& e) {
       bad("header is not valid JSON: ", e.what());
     }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -36,6 +37,47 @@ namespace detail {
 /// Largest header the reader accepts (the reference implementation's limit).
 inline constexpr std::uint64_t max_header_bytes = 100'000'000;
 }  // namespace detail
+
+namespace detail {
+/// Index of the first element whose exponent bits are all ones (NaN or Inf), or `count`. The
+/// raw bits are tested, so a bf16 or f16 weight is never converted; the first pass only ORs a
+/// flag (vectorisable, no early exit) and the index is searched for only when one exists.
+template <class Bits>
+std::size_t first_non_finite_bits(const std::byte* bytes, std::size_t count, Bits exponent) {
+  bool any = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    Bits value;
+    std::memcpy(&value, bytes + sizeof(Bits) * i, sizeof(Bits));
+    any |= (value & exponent) == exponent;
+  }
+  if (!any) return count;
+  for (std::size_t i = 0; i < count; ++i) {
+    Bits value;
+    std::memcpy(&value, bytes + sizeof(Bits) * i, sizeof(Bits));
+    if ((value & exponent) == exponent) return i;
+  }
+  return count;
+}
+}  // namespace detail
+
+/// Index of the first NaN or Inf among `count` stored floating elements, or `count` if none.
+inline std::size_t first_non_finite(DType dtype, const std::byte* bytes, std::size_t count) {
+  switch (dtype) {
+    case DType::F64: return detail::first_non_finite_bits<std::uint64_t>(bytes, count, 0x7ff0000000000000u);
+    case DType::F32: return detail::first_non_finite_bits<std::uint32_t>(bytes, count, 0x7f800000u);
+    case DType::F16: return detail::first_non_finite_bits<std::uint16_t>(bytes, count, 0x7c00u);
+    case DType::BF16: return detail::first_non_finite_bits<std::uint16_t>(bytes, count, 0x7f80u);
+    default: fail("internal: first_non_finite called with non-float dtype ", dtype_name(dtype));
+  }
+}
+
+/// The library's policy for weights: a NaN or Inf anywhere in a loaded tensor is an error naming
+/// the file, the tensor and the first bad element, never a model that computes NaN.
+inline void require_finite(const TensorView& view, std::string_view file) {
+  const std::size_t count = view.bytes.size() / dtype_size(view.dtype);
+  const std::size_t bad = first_non_finite(view.dtype, view.bytes.data(), count);
+  require(bad == count, file, ": tensor '", view.name, "' has a non-finite value (NaN or Inf) at element ", bad);
+}
 
 /// Converts `count` stored elements starting at `bytes` to T; the bytes may be unaligned.
 template <Real T>
