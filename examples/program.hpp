@@ -21,7 +21,8 @@ int run_program(std::string_view name, CLI::App& app, int argc, char** argv, Bod
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; every other command-line mistake is a failure (1).
+    return app.exit(e) == 0 ? 0 : 1;
   }
   try {
     return body();
