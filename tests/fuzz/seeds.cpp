@@ -7,6 +7,7 @@
 #include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/io/npy.hpp>
 #include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/tokenizer/byte_level.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -154,13 +155,13 @@ void head_seeds(const fs::path& head_dir, const fs::path& delta_dir) {
   rewrite_metadata(delta_dir / "delta.safetensors", delta_dir / "huge_epsilon.safetensors", "epsilon", "1e308");
 }
 
-/// A small GGUF file (version 3) built field by field: metadata of every kind the readers use and
-/// two tiny tensors, so that mutations run fast; `array_count` is the token list's length field.
+/// GGUF fields in the file's little-endian layout.
 class GgufWriter {
  public:
   GgufWriter& text(std::string_view s) { return u64(s.size()).raw(s); }
   GgufWriter& u32(std::uint32_t v) { return raw({reinterpret_cast<const char*>(&v), 4}); }
   GgufWriter& u64(std::uint64_t v) { return raw({reinterpret_cast<const char*>(&v), 8}); }
+  GgufWriter& f32(float v) { return raw({reinterpret_cast<const char*>(&v), 4}); }
   GgufWriter& raw(std::string_view s) {
     bytes.append(s);
     return *this;
@@ -168,34 +169,49 @@ class GgufWriter {
   std::string bytes;
 };
 
-std::string small_gguf(std::uint64_t array_count, std::uint64_t block_count) {
-  constexpr std::uint32_t u32_type = 4, string_type = 8, array_type = 9, int32_type = 5;
+/// A small GGUF file (version 3) with a whole byte-level vocabulary, a Qwen2 config and two tiny
+/// tensors, so that mutations reach the tokenizer and config readers fast. `token_count` is
+/// the token list's length field, `block_count` the layer count.
+std::string small_gguf(std::uint64_t token_count, std::uint32_t block_count) {
+  enum : std::uint32_t { u32_type = 4, int32_type = 5, f32_type = 6, string_type = 8, array_type = 9 };
+  std::vector<std::string> tokens(byte_level::byte_symbols().begin(), byte_level::byte_symbols().end());
+  tokens.push_back(byte_level::encode("ab"));
+  tokens.push_back("<|endoftext|>");
   GgufWriter w;
-  w.raw("GGUF").u32(3).u64(2).u64(8);
+  w.raw("GGUF").u32(3).u64(2).u64(16);
   w.text("general.architecture").u32(string_type).text("qwen2");
   w.text("general.alignment").u32(u32_type).u32(32);
-  w.text("qwen2.block_count").u32(u32_type).u32(static_cast<std::uint32_t>(block_count));
+  w.text("qwen2.embedding_length").u32(u32_type).u32(8);
+  w.text("qwen2.feed_forward_length").u32(u32_type).u32(16);
+  w.text("qwen2.block_count").u32(u32_type).u32(block_count);
+  w.text("qwen2.attention.head_count").u32(u32_type).u32(2);
+  w.text("qwen2.attention.head_count_kv").u32(u32_type).u32(1);
+  w.text("qwen2.context_length").u32(u32_type).u32(64);
+  w.text("qwen2.attention.layer_norm_rms_epsilon").u32(f32_type).f32(1e-6f);
+  w.text("qwen2.rope.freq_base").u32(f32_type).f32(10000.0f);
   w.text("tokenizer.ggml.model").u32(string_type).text("gpt2");
   w.text("tokenizer.ggml.pre").u32(string_type).text("qwen2");
-  w.text("tokenizer.ggml.tokens").u32(array_type).u32(string_type).u64(array_count);
-  for (std::string_view token : {"a", "b", "ab", "<|endoftext|>"}) w.text(token);
-  w.text("tokenizer.ggml.token_type").u32(array_type).u32(int32_type).u64(4).u32(1).u32(1).u32(1).u32(3);
+  w.text("tokenizer.ggml.tokens").u32(array_type).u32(string_type).u64(token_count);
+  for (const std::string& token : tokens) w.text(token);
+  w.text("tokenizer.ggml.token_type").u32(array_type).u32(int32_type).u64(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) w.u32(i + 1 < tokens.size() ? 1 : 3);
   w.text("tokenizer.ggml.merges").u32(array_type).u32(string_type).u64(1).text("a b");
+  w.text("tokenizer.ggml.eos_token_id").u32(u32_type).u32(static_cast<std::uint32_t>(tokens.size() - 1));
   // token_embd.weight: F32, ggml extents [2, 4] (4 rows of 2); blk.0.attn_q.weight: Q8_0, [32, 1].
   w.text("token_embd.weight").u32(2).u64(2).u64(4).u32(0).u64(0);
   w.text("blk.0.attn_q.weight").u32(2).u64(32).u64(1).u32(8).u64(32);
   while (w.bytes.size() % 32 != 0) w.raw(std::string_view("\0", 1));
-  for (int i = 0; i < 8; ++i) w.raw(std::string_view("\0\0\x80\x3f", 4));  // 1.0f
-  w.raw(std::string_view("\0\x3c", 2));                                      // f16 scale 1.0
+  for (int i = 0; i < 8; ++i) w.f32(1.0f);
+  w.raw(std::string_view("\0\x3c", 2));  // the block's F16 scale, 1.0
   for (int i = 0; i < 32; ++i) w.raw(std::string(1, static_cast<char>(i - 16)));
   return w.bytes;
 }
 
 void gguf_seeds(const fs::path& data, const fs::path& dir) {
   fs::copy_file(data / "qwen2" / "gguf" / "model-q8_0.gguf", dir / "model-q8_0.gguf", fs::copy_options::overwrite_existing);
-  write(dir / "small.gguf", small_gguf(4, 1));
-  write(dir / "huge_array_count.gguf", small_gguf(0xffffffffffffffff, 1));
-  write(dir / "huge_block_count.gguf", small_gguf(4, 2000000000));
+  write(dir / "small.gguf", small_gguf(258, 1));
+  write(dir / "huge_token_count.gguf", small_gguf(0xffffffffffffffff, 1));
+  write(dir / "huge_block_count.gguf", small_gguf(258, 2000000000));
   GgufWriter many_tensors;
   many_tensors.raw("GGUF").u32(3).u64(0xffffffffffffffff).u64(0xffffffffffffffff);
   write(dir / "huge_counts.gguf", many_tensors.bytes);
