@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   fuzz::refused_or_loaded([&] {
     std::vector<TokenId> ids(text.size() / sizeof(TokenId));
-    std::memcpy(ids.data(), text.data(), ids.size() * sizeof(TokenId));
+    if (!ids.empty()) std::memcpy(ids.data(), text.data(), ids.size() * sizeof(TokenId));
     (void)tokenizer.decode(ids, decode);
   });
   return 0;
