@@ -27,13 +27,17 @@ void refused_or_loaded(Load&& load) {
   }
 }
 
-/// A folder of this process's own (parallel fuzzing jobs must not share files), in memory when
-/// /dev/shm exists, removed when the process exits normally.
+/// A folder of this process's own (parallel fuzzing jobs must not share files), under
+/// $CAUSALQWEN_FUZZ_SCRATCH (scripts/fuzz.sh removes it after the run: libFuzzer's time limit
+/// ends the process without the exit handler below), else in memory when /dev/shm exists.
 inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
     std::error_code ignored;
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm", ignored) ? "/dev/shm" : std::filesystem::temp_directory_path();
+    const char* chosen = std::getenv("CAUSALQWEN_FUZZ_SCRATCH");
+    const std::filesystem::path base = chosen != nullptr ? std::filesystem::path(chosen)
+                                       : std::filesystem::is_directory("/dev/shm", ignored)
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     std::filesystem::path d = base / ("causalqwen-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     std::atexit([] { std::error_code e; std::filesystem::remove_all(scratch_dir(), e); });
