@@ -12,6 +12,8 @@
 #include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/io/tensor_store.hpp>
 
+#include "qwen2_shapes.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -24,22 +26,6 @@
 using namespace causalqwen;
 
 namespace {
-
-Qwen2Config qwen25_05b() {
-  Qwen2Config c;
-  c.vocab_size = 151936;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_hidden_layers = 24;
-  c.num_attention_heads = 14;
-  c.num_key_value_heads = 2;
-  c.head_dim = 64;
-  c.max_position_embeddings = 32768;
-  c.rope_theta = 1000000.0;
-  c.rms_norm_eps = 1e-6;
-  c.tie_word_embeddings = true;
-  return c;
-}
 
 /// Cheap reproducible values in [-0.05, 0.05] (norm weights near 1): a normal generator would
 /// take longer than the benchmark for half a billion weights.
@@ -94,7 +80,7 @@ Qwen2<>& model(std::int64_t kind, int threads) {
   auto& slot = models[{kind, threads}];
   if (!slot) {
     models.clear();  // keep one model in memory at a time
-    const Qwen2Config c = qwen25_05b();
+    const Qwen2Config c = benchmarks::qwen25_05b();
     const io::TensorStore store = random_weights(c, kind == 0 ? io::DType::F32 : io::DType::BF16);
     const auto precision = kind == 2 ? kernels::MatmulPrecision::bf16_activations : kernels::MatmulPrecision::exact;
     auto built = std::make_unique<Qwen2<>>(c, store, CpuBackend<float>(threads, precision), WeightFormat::as_stored, "random");

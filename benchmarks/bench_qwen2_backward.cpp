@@ -21,6 +21,8 @@
 #include <causalqwen/model/trainable_causal_lm.hpp>
 #include <causalqwen/tokenizer/bpe_training.hpp>
 
+#include "qwen2_shapes.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>
@@ -56,22 +58,6 @@ double forward_flops(const Qwen2Config& c, std::int64_t t) {
                              3.0 * double(c.hidden_size) * double(c.intermediate_size);
   const double attention = 2.0 * double(c.num_attention_heads) * double(c.head_dim) * double(t) * double(t + 1) / 2.0;
   return 2.0 * double(c.num_hidden_layers) * (double(t) * projections + attention);
-}
-
-/// The Qwen2.5-0.5B shape; its vocabulary is the 151 665 ids of Qwen2.5's tokenizer (+ <NUM>).
-Qwen2Config qwen25_05b_shape() {
-  Qwen2Config c;
-  c.vocab_size = 151666;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_hidden_layers = 24;
-  c.num_attention_heads = 14;
-  c.num_key_value_heads = 2;
-  c.head_dim = 64;
-  c.max_position_embeddings = 1024;
-  c.rope_theta = 1000000.0;
-  c.tie_word_embeddings = true;
-  return c;
 }
 
 std::vector<TokenId> sequence(const Qwen2Config& c) {
@@ -127,7 +113,11 @@ std::string tokenizer_of_size(std::int64_t ids) {
 }
 
 void BM_causal_lm_step(benchmark::State& state) {
-  const Qwen2Config c = state.range(0) == 0 ? small_shape() : qwen25_05b_shape();
+  Qwen2Config c = small_shape();
+  if (state.range(0) == 1) {
+    c = benchmarks::qwen25_05b();
+    c.vocab_size = 151666;  // Qwen2.5's tokenizer uses 151 665 ids; <NUM> is the next
+  }
   using Model = model::TrainableCausalLM<CpuBackend<float>>;
   Model lm = Model::from_base(tokenizer_of_size(c.vocab_size - 1),
                               load_qwen2_parameters<float>(c, model::random_qwen2_tensors(c, 1, 0.02f), "random Qwen2"),
