@@ -27,8 +27,11 @@ namespace causalqwen::domain {
 template <head::ScaleLinkPolicy Link>
 FusionResult<ScaleCoordinate> fusion_link() {
   if constexpr (Link::coordinate == ScaleCoordinate::softplus_inverse_scale) {
-    std::string reason = "no certified fusion bound is known for the '";
-    reason.append(Link::name()).append("' scale link (only for identity and exp/log)");
+    // Reserved first: GCC 12 misreads appends into the short-string buffer as out of bounds.
+    std::string reason;
+    reason.reserve(128);
+    reason.append("no certified fusion bound is known for the '").append(Link::name());
+    reason.append("' scale link (only for identity and exp/log)");
     return FusionResult<ScaleCoordinate>::without_value(std::move(reason));
   } else {
     return FusionResult<ScaleCoordinate>::with_value(Link::coordinate);
