@@ -108,13 +108,14 @@ inline std::filesystem::path resumable_checkpoint(const std::filesystem::path& c
 }
 
 namespace training {
-/// The rows of layers [0, first) of every stacked per-layer block of the backbone.
+/// The rows of layers [0, first) of every stacked per-layer block ("layers.*") of the backbone.
 template <Real T, class F>
 void for_each_frozen_layer_slice(Qwen2Parameters<T>& p, std::int64_t first, F&& f) {
   if (first <= 0) return;
   const std::int64_t layers = p.config.num_hidden_layers;
-  for (RowMatrix<T>* block : {&p.input_norm, &p.qkv, &p.qkv_bias, &p.o, &p.post_norm, &p.gate_up, &p.down})
-    if (block->size() > 0) f(block->topRows(block->rows() / layers * first));
+  head::for_each_block(p, [&](const std::string& name, auto& block) {
+    if (name.starts_with("layers.") && block.size() > 0) f(block.topRows(block.rows() / layers * first));
+  });
 }
 }  // namespace training
 
