@@ -14,9 +14,9 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/token.hpp>
 #include <causalqwen/io/file.hpp>
+#include <causalqwen/tokenizer/text_lines.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
-#include <causalqwen/tokenizer/utf8.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -81,38 +81,24 @@ inline std::vector<std::string> read_documents(const std::filesystem::path& file
   const bool jsonl = file.extension() == ".jsonl";
   std::vector<std::string> documents;
   std::string current;
-  std::size_t line_number = 0;
   const auto finish_document = [&] {
     if (current.find_first_not_of(" \t\n") != std::string::npos) documents.push_back(std::move(current));
     current.clear();
   };
-  for (std::size_t begin = 0; begin < bytes.size();) {
-    const std::size_t newline = bytes.find('\n', begin);
-    const std::size_t end = newline == std::string::npos ? bytes.size() : newline;
-    std::string_view line(bytes.data() + begin, end - begin);
-    begin = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::size_t bad = utf8::first_invalid(line);
-    require(bad == line.size(), where, ":", line_number, ": invalid UTF-8 at byte ", bad + 1, " of the line");
-    const bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+  for_each_text_line(bytes, where, [&](std::string_view line, std::size_t line_number) {
+    const bool blank = blank_line(line);
     if (!jsonl) {
       if (blank) finish_document();
       else current.append(current.empty() ? "" : "\n").append(line);
-      continue;
+      return;
     }
-    if (blank) continue;
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(where, ":", line_number, ": not valid JSON (", e.what(), ")");
-    }
-    require(object.is_object() && object.contains("text") && object["text"].is_string(), where, ":", line_number,
+    if (blank) return;
+    const nlohmann::json object = json_object_line(line, where, line_number);
+    require(object.contains("text") && object["text"].is_string(), where, ":", line_number,
             ": expected an object with a string field \"text\"");
     current = object["text"].get<std::string>();
     finish_document();
-  }
+  });
   finish_document();
   require(!documents.empty(), where, ": holds no documents");
   return documents;

@@ -142,6 +142,20 @@ struct NumberedText {
   std::vector<double> values;
 };
 
+/// `text` with every number cut out: what a vocabulary is learned from, since the numbers of a
+/// text become <NUM> and never reach the BPE merges.
+inline std::string without_numbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t done = 0;
+  for (const NumberSpan& n : find_numbers(text)) {
+    out.append(text.substr(done, n.begin - done));
+    done = n.end;
+  }
+  out.append(text.substr(done));
+  return out;
+}
+
 /// The id <NUM> gets: the first id that the vocabulary and the added tokens leave free (151665
 /// for Qwen2.5's tokenizer.json, 151669 for Qwen3's).
 inline TokenId num_token_id(const Tokenizer& tokenizer) { return static_cast<TokenId>(tokenizer.id_limit()); }
