@@ -58,10 +58,12 @@
 #include <causalqwen/kernels/swiglu.hpp>
 #include <causalqwen/kernels/weight.hpp>
 #include <causalqwen/model/causal_lm.hpp>
+#include <causalqwen/model/causal_lm_files.hpp>
 #include <causalqwen/model/causal_lm_trainer.hpp>
 #include <causalqwen/model/causal_lm_training.hpp>
 #include <causalqwen/model/decoder_backbone.hpp>
 #include <causalqwen/model/generation.hpp>
+#include <causalqwen/model/number_evaluation.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>
 #include <causalqwen/model/trainable_causal_lm.hpp>
@@ -75,6 +77,7 @@
 #include <causalqwen/tokenizer/normalizer.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/tokenizer/pretokenizer.hpp>
+#include <causalqwen/tokenizer/text_lines.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
 #include <causalqwen/train/adamw.hpp>

@@ -37,11 +37,13 @@ struct GenerationOptions {
   bool sample = false;               ///< draw U instead of taking the argmax of P_k
   std::uint64_t seed = 0;            ///< for sampling
   std::vector<TokenId> stop_tokens = {};  ///< empty: <|endoftext|> and <|im_end|> where the tokenizer has them
+  bool stop_after_number = false;         ///< end right after the first <NUM> (answering a numeric question)
 };
 
 struct Generation {
   std::vector<TokenId> tokens;        ///< the new tokens (<NUM> = the model's num_token())
-  std::vector<double> values;         ///< the value of each <NUM>, NaN elsewhere
+  std::vector<double> values;         ///< the value of each <NUM> (its Cauchy median), NaN elsewhere
+  std::vector<double> value_scales;   ///< the Cauchy scale of each <NUM> value (0 when sampled), NaN elsewhere
   std::vector<double> probabilities;  ///< P_k of each chosen decision
   std::string text;                   ///< the new text, numbers written out, stop token left out
   bool stopped = false;               ///< ended on a stop token (not the length limit)
@@ -51,7 +53,8 @@ struct Generation {
 struct Decision {
   TokenId token = 0;
   double probability = 0;
-  double value = std::numeric_limits<double>::quiet_NaN();  ///< the regression value (every class)
+  double value = std::numeric_limits<double>::quiet_NaN();        ///< the regression value (every class)
+  double value_scale = std::numeric_limits<double>::quiet_NaN();  ///< its Cauchy scale (0 when sampling)
 };
 
 namespace detail {
@@ -73,7 +76,7 @@ template <class LM>
 Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hidden, bool sample, std::mt19937_64& rng) {
   require(hidden.rows() > 0, "decide_next: no hidden state");
   const auto next = lm.head().decide_next(hidden.bottomRows(1), sample, rng);
-  return {next.class_id, double(next.probability), detail::written_value(next.value_loc)};
+  return {next.class_id, double(next.probability), detail::written_value(next.value_loc), double(next.value_scale)};
 }
 
 /// Continues `prompt` (ids and values, as from lm.encode).
@@ -95,6 +98,7 @@ Generation generate(const LM& lm, const NumberedText& prompt, const GenerationOp
     require(!is_num || std::isfinite(d.value), "generate: the head predicted <NUM> with the non-finite value ", d.value);
     g.tokens.push_back(d.token);
     g.values.push_back(is_num ? d.value : std::numeric_limits<double>::quiet_NaN());
+    g.value_scales.push_back(is_num ? d.value_scale : std::numeric_limits<double>::quiet_NaN());
     g.probabilities.push_back(d.probability);
     if (std::find(stops.begin(), stops.end(), d.token) != stops.end()) {
       g.stopped = true;

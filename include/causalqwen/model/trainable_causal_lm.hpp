@@ -3,11 +3,11 @@
 // its master parameters in the scalar type (a bf16 checkpoint is widened once), the <NUM> value
 // encoding and the causal head, all of them learned.
 //
-// Its files. A model directory is a Hugging Face Qwen2 checkpoint that any Qwen2 tool loads —
-// config.json, model.safetensors (F32, or BF16 for distribution), tokenizer.json — whose
+// Its files (model/causal_lm_files.hpp): a Hugging Face Qwen2 checkpoint that any Qwen2 tool
+// loads — config.json, model.safetensors (F32, or BF16 for distribution), tokenizer.json — whose
 // embedding already has the <NUM> row (<NUM> is the first id the tokenizer leaves free, so the
-// tokenizer itself is unchanged), plus the two causal parts: causal_head.safetensors
-// (head/checkpoint.hpp) and value_encoding.safetensors. Every file is written atomically.
+// tokenizer itself is unchanged), plus causal_head.safetensors and value_encoding.safetensors.
+// Every file is written atomically; load_causal_lm reads the directory for inference.
 
 #include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/backbone/qwen2_parameters.hpp>
@@ -24,6 +24,7 @@
 #include <causalqwen/io/file.hpp>
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/model/causal_lm.hpp>
+#include <causalqwen/model/causal_lm_files.hpp>
 #include <causalqwen/model/causal_lm_training.hpp>
 #include <causalqwen/model/training_text.hpp>
 #include <causalqwen/model/value_encoding.hpp>
@@ -39,9 +40,6 @@
 #include <utility>
 
 namespace causalqwen::model {
-
-inline constexpr std::string_view kCausalHeadFile = "causal_head.safetensors";
-inline constexpr std::string_view kValueEncodingFile = "value_encoding.safetensors";
 
 template <Backend B = CpuBackend<float>, head::ScaleLinkPolicy Link = head::ExpLink,
           head::ThresholdPolicy Thresholds = head::LearnedThresholds,
@@ -95,7 +93,7 @@ class TrainableCausalLM {
     const TokenId num = num_token_id(tokenizer);
     const auto hidden = static_cast<std::size_t>(base.config.hidden_size);
     head_type head = head::load_head<T, Link, Thresholds>(head_file, head::HeadShape{hidden, hidden, std::size_t(num)});
-    E encoding = load_encoding(directory / kValueEncodingFile, hidden);
+    E encoding = load_value_encoding<E>(directory / kValueEncodingFile, hidden);
     return TrainableCausalLM(std::move(tokenizer_json), std::move(tokenizer), std::move(base), std::move(head),
                              std::move(encoding), std::move(backend));
   }
@@ -118,14 +116,7 @@ class TrainableCausalLM {
     model.write(directory / std::string(io::Checkpoint::single_file));
     write_file_atomically(directory / "tokenizer.json", tokenizer_json_);
     head::save_head(head_, directory / kCausalHeadFile);
-    io::SafetensorsWriter encoding;
-    encoding.set_metadata("format", "causalqwen.value_encoding/1");
-    encoding.set_metadata("encoding", std::string(E::name()));
-    const auto learned = encoding_.params();
-    head::for_each_block(learned, [&](const std::string& name, const auto& block) {
-      encoding.add(name, Vector<T>(block.transpose()));
-    });
-    encoding.write(directory / kValueEncodingFile);
+    save_value_encoding(encoding_, directory / kValueEncodingFile);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
@@ -215,27 +206,6 @@ class TrainableCausalLM {
   static void append_row(RowMatrix<T>& m, const RowVector<T>& row) {
     m.conservativeResize(m.rows() + 1, Eigen::NoChange);
     m.row(m.rows() - 1) = row;
-  }
-
-  static E load_encoding(const std::filesystem::path& file, std::size_t hidden) {
-    const io::SafetensorsReader reader(file);
-    const auto& metadata = reader.metadata();
-    const auto encoding = metadata.find("encoding");
-    require(encoding != metadata.end() && encoding->second == E::name(), file.string(), ": metadata field 'encoding' is '",
-            encoding == metadata.end() ? std::string("(missing)") : encoding->second, "', this model uses '", E::name(),
-            "'");
-    typename E::params_type params;
-    head::for_each_block(params, [&](const std::string& name, auto& block) {
-      const Vector<T> stored = reader.vector<T>(name);
-      require(std::size_t(stored.size()) == hidden, file.string(), ": tensor '", name, "' has ", stored.size(),
-              " entries, the model's hidden size is ", hidden);
-      block = stored.transpose();
-    });
-    try {
-      return E(std::move(params));
-    } catch (const error& e) {
-      fail(file.string(), ": ", e.what());
-    }
   }
 
   std::string tokenizer_json_;

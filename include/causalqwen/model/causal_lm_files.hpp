@@ -1,0 +1,96 @@
+#pragma once
+// The files of a causal model directory, and loading one for inference.
+//
+// A causal model directory is a Hugging Face Qwen2 checkpoint — config.json, model.safetensors,
+// tokenizer.json — whose embedding already holds the <NUM> row, plus the two causal parts:
+// causal_head.safetensors (head/checkpoint.hpp) and value_encoding.safetensors (the learned
+// parameters of the <NUM> value encoding, with the encoding's name in the metadata so that a file
+// of one form is never read as the other). TrainableCausalLM::save writes it.
+
+#include <causalqwen/backbone/qwen2_gguf.hpp>
+#include <causalqwen/backend/backend.hpp>
+#include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
+#include <causalqwen/head/checkpoint.hpp>
+#include <causalqwen/head/parameters.hpp>
+#include <causalqwen/io/safetensors.hpp>
+#include <causalqwen/model/causal_lm.hpp>
+#include <causalqwen/model/value_encoding.hpp>
+#include <causalqwen/tokenizer/gguf_tokenizer.hpp>
+#include <causalqwen/tokenizer/numbers.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace causalqwen::model {
+
+inline constexpr std::string_view kCausalHeadFile = "causal_head.safetensors";
+inline constexpr std::string_view kValueEncodingFile = "value_encoding.safetensors";
+inline constexpr std::string_view kValueEncodingFormat = "causalqwen.value_encoding/1";
+
+/// Writes the learned parameters of `encoding` (atomically).
+template <TrainableValueEncoding E>
+void save_value_encoding(const E& encoding, const std::filesystem::path& file) {
+  using T = typename E::scalar_type;
+  io::SafetensorsWriter writer;
+  writer.set_metadata("format", std::string(kValueEncodingFormat));
+  writer.set_metadata("encoding", std::string(E::name()));
+  const auto learned = encoding.params();
+  head::for_each_block(learned, [&](const std::string& name, const auto& block) {
+    writer.add(name, Vector<T>(block.transpose()));
+  });
+  writer.write(file);
+}
+
+/// The encoding saved in `file` for a model of hidden size `hidden`; a file written for another
+/// encoding or size is refused naming the file and the field.
+template <TrainableValueEncoding E>
+E load_value_encoding(const std::filesystem::path& file, std::size_t hidden) {
+  using T = typename E::scalar_type;
+  const io::SafetensorsReader reader(file);
+  const auto& metadata = reader.metadata();
+  const auto encoding = metadata.find("encoding");
+  require(encoding != metadata.end() && encoding->second == E::name(), file.string(), ": metadata field 'encoding' is '",
+          encoding == metadata.end() ? std::string("(missing)") : encoding->second, "', this model uses '", E::name(),
+          "'");
+  typename E::params_type params;
+  head::for_each_block(params, [&](const std::string& name, auto& block) {
+    const Vector<T> stored = reader.vector<T>(name);
+    require(std::size_t(stored.size()) == hidden, file.string(), ": tensor '", name, "' has ", stored.size(),
+            " entries, the model's hidden size is ", hidden);
+    block = stored.transpose();
+  });
+  try {
+    return E(std::move(params));
+  } catch (const error& e) {
+    fail(file.string(), ": ", e.what());
+  }
+}
+
+/// A causal model for inference from `path`: a causal model directory (its trained head and
+/// encoding are used), or any Qwen2 checkpoint the backbone loads — a Hugging Face directory or a
+/// GGUF file — which is then initialised from its lm_head as CausalLM::from_base does.
+template <class Model = CausalLM<Qwen2<>>>
+Model load_causal_lm(const std::filesystem::path& path,
+                     typename Model::backend_type backend = typename Model::backend_type(),
+                     WeightFormat format = WeightFormat::as_stored) {
+  using T = typename Model::scalar_type;
+  using Head = typename Model::head_type;
+  using Encoding = typename Model::encoding_type;
+  const std::filesystem::path head_file = path / kCausalHeadFile;
+  if (!std::filesystem::is_directory(path) || !std::filesystem::exists(head_file))
+    return Model::from_base(load_tokenizer(path), load_qwen2(path, std::move(backend), format));
+  Tokenizer tokenizer = load_tokenizer(path);
+  const TokenId num = num_token_id(tokenizer);
+  auto backbone = load_qwen2(path, std::move(backend), format);
+  const std::size_t hidden = backbone.hidden_size();
+  Head head = head::load_head<T, typename Head::link_type, typename Head::threshold_policy>(
+      head_file, head::HeadShape{hidden, hidden, std::size_t(num)});
+  Encoding encoding = load_value_encoding<Encoding>(path / kValueEncodingFile, hidden);
+  return Model(std::move(tokenizer), std::move(backbone), std::move(head), std::move(encoding));
+}
+
+}  // namespace causalqwen::model
