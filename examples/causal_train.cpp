@@ -30,7 +30,7 @@ namespace {
 struct Settings {
   std::filesystem::path model_dir, config_file, tokenizer_file, out_dir, checkpoint, csv_log;
   std::vector<std::filesystem::path> data;
-  std::string parts = "all", save_dtype = "f32";
+  std::string parts = "all", save_dtype = "f32", schedule = "cosine";
   std::size_t sequence_length = 128, threads = 1;
   double validation_fraction = 0.1, init_std = 0.02, learning_rate = 1e-3, final_fraction = 0.1;
   model::CausalTrainingOptions<float> training;
@@ -83,6 +83,8 @@ int run_training(Settings& s, Communicator&& communicator) {
 
   s.training.parts = model::TrainedParts::parse(s.parts, lm.backbone().config().num_hidden_layers);
   s.training.optimizer.learning_rate = float(s.learning_rate);
+  s.training.optimizer.schedule.kind =
+      s.schedule == "cosine" ? train::ScheduleKind::cosine : train::ScheduleKind::constant;
   s.training.optimizer.schedule.total_steps = s.training.steps;
   s.training.optimizer.schedule.final_fraction = float(s.final_fraction);
   s.training.csv_log = s.csv_log;
@@ -139,11 +141,20 @@ int main(int argc, char** argv) {
   app.add_option("--seq-len", s.sequence_length, "tokens per packed sequence")->check(CLI::Range(2, 1 << 20));
   app.add_option("--lr", s.learning_rate, "peak learning rate")->check(CLI::PositiveNumber);
   app.add_option("--warmup", t.optimizer.schedule.warmup_steps, "linear warm-up steps");
+  app.add_option("--schedule", s.schedule, "learning rate after the warm-up: cosine (decays to --final-lr-fraction "
+                 "at the last step) or constant")
+      ->check(CLI::IsMember({"cosine", "constant"}))
+      ->capture_default_str();
   app.add_option("--final-lr-fraction", s.final_fraction, "the cosine schedule's last factor")->check(CLI::Range(0.0, 1.0));
   app.add_option("--weight-decay", t.optimizer.weight_decay, "AdamW's decoupled weight decay")->check(CLI::NonNegativeNumber);
   app.add_option("--clip", t.optimizer.max_grad_norm, "clip the global gradient norm to this (0: no clipping)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--lambda", t.loss.lambda, "weight of the <NUM> value term")->check(CLI::NonNegativeNumber);
+  app.add_option("--gate-alpha", t.loss.gate_alpha,
+                 "the value term's gate alpha + (1 - alpha) P_<NUM>: 0 is the design's gate, 1 no gate")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--no-gate-gradient{false}", t.loss.gate_gradient,
+               "hold P_<NUM> constant in the value term (the gate then never pushes P_<NUM> down)");
   app.add_option("--train", s.parts, "what trains: all, head, abduction or last:N (layers)");
   app.add_option("--seed", t.seed, "seed of the batches, the split and a fresh model's weights");
   app.add_option("--init-std", s.init_std, "standard deviation of a fresh model's weights")->check(CLI::PositiveNumber);

@@ -2,10 +2,13 @@
 # Installs the Debian 12 packages the build needs, only those that are missing.
 #   scripts/install-deps.sh          the build and the tests
 #   scripts/install-deps.sh --fuzz   also Clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
+#   scripts/install-deps.sh --corpus also the Debian text the default model is trained on
+#                                    (scripts/build_corpus.py: dict-gcide, dict-elements, units)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev doctest-dev libbenchmark-dev
           nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev libomp-dev)
+[ "${1:-}" = "--corpus" ] && packages+=(python3 dict-gcide dict-elements units)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

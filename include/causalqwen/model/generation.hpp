@@ -104,7 +104,7 @@ Generation generate(const LM& lm, const NumberedText& prompt, const GenerationOp
       g.stopped = true;
       break;
     }
-    if (g.tokens.size() == options.max_tokens) break;
+    if (g.tokens.size() == options.max_tokens || (is_num && options.stop_after_number)) break;
     const TokenId token[1] = {d.token};
     const double value[1] = {g.values.back()};
     hidden = lm.hidden_states(token, value, cache);
