@@ -19,6 +19,7 @@ namespace {
 const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
 
 using Setup = model::testing::TrainerSetup<float>;
+using model::testing::identical;
 
 model::CausalTrainingOptions<float> options(std::size_t steps) {
   model::CausalTrainingOptions<float> o;
@@ -30,13 +31,6 @@ model::CausalTrainingOptions<float> options(std::size_t steps) {
   return o;
 }
 
-/// Every parameter of a and b, bit for bit.
-bool identical(const Model& a, const Model& b) {
-  const auto pa = a.parameters(), pb = b.parameters();
-  bool same = true;
-  head::for_each_block_pair(pa, pb, [&](const std::string&, const auto& x, const auto& y) { same = same && x == y; });
-  return same;
-}
 double largest_difference(const Model& a, const Model& b) {
   const auto pa = a.parameters(), pb = b.parameters();
   double worst = 0;

@@ -23,6 +23,7 @@ using causalqwen::testing::error_of;
 namespace {
 const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
 using Setup = model::testing::TrainerSetup<float>;
+using model::testing::same_blocks;
 using Inference = model::CausalLM<Qwen2<>>;
 
 /// A briefly trained tiny model saved as a causal model directory.
@@ -37,12 +38,6 @@ std::filesystem::path trained_model_dir(io::DType dtype, const std::string& name
   const auto dir = scratch / name;
   lm.save(dir, dtype);
   return dir;
-}
-
-bool same_blocks(const auto& a, const auto& b) {
-  bool same = true;
-  head::for_each_block_pair(a, b, [&](const std::string&, const auto& x, const auto& y) { same = same && x == y; });
-  return same;
 }
 }  // namespace
 

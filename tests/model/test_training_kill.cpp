@@ -76,13 +76,6 @@ int wait_for(pid_t pid) {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return status;
 }
-
-bool identical(const Model& a, const Model& b) {
-  const auto pa = a.parameters(), pb = b.parameters();
-  bool same = true;
-  head::for_each_block_pair(pa, pb, [&](const std::string&, const auto& x, const auto& y) { same = same && x == y; });
-  return same;
-}
 }  // namespace
 
 TEST_CASE("helper: the training run that the kill test kills" * doctest::skip()) {
@@ -121,7 +114,7 @@ TEST_CASE("a training run killed at random moments resumes bit-exactly from its 
     // The same start as the run (a kill before the first checkpoint leaves nothing to resume).
     Model resumed = model::testing::TrainerSetup<float>().fresh();
     train_to_the_end(resumed, dir);
-    CHECK(identical(resumed, straight));
+    CHECK(model::testing::identical(resumed, straight));
   }
   CHECK(killed_mid_run >= 6);  // most kills must have landed before the run ended
 }

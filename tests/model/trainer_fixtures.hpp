@@ -1,11 +1,13 @@
 #pragma once
 // What the end-to-end training tests share: templated sentences with numbers, a byte-level BPE
 // vocabulary learned from them and a fresh tiny Qwen2 (H = 32, 2 layers, 4 query heads over
-// 2 key/value heads, tied embeddings) as a TrainableCausalLM.
+// 2 key/value heads, tied embeddings) as a TrainableCausalLM, and bit-for-bit comparisons of
+// parameters.
 
 #include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/backbone/qwen2_parameters.hpp>
 #include <causalqwen/backend/cpu_backend.hpp>
+#include <causalqwen/head/parameters.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>
 #include <causalqwen/model/trainable_causal_lm.hpp>
@@ -29,6 +31,20 @@ inline Qwen2Config tiny_trainable_config(std::int64_t vocab) {
   c.max_position_embeddings = 64;
   c.tie_word_embeddings = true;
   return c;
+}
+
+/// Every block of two parameter sets, bit for bit.
+template <class Parameters>
+bool same_blocks(const Parameters& a, const Parameters& b) {
+  bool same = true;
+  head::for_each_block_pair(a, b, [&](const std::string&, const auto& x, const auto& y) { same = same && x == y; });
+  return same;
+}
+
+/// Every parameter of two models, bit for bit.
+template <class Model>
+bool identical(const Model& a, const Model& b) {
+  return same_blocks(a.parameters(), b.parameters());
 }
 
 template <Real T>
