@@ -2,6 +2,7 @@
 // the training parameters) refuses a NaN or Inf weight with an error naming the file, the tensor
 // and the first bad element, in every stored dtype; extreme finite values still load.
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 #include "golden.hpp"
 #include "tiny_qwen2.hpp"
 
@@ -22,13 +23,15 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_backbone_nonfinite_weights {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 using causalqwen::testing::error_of;
 
 namespace {
 
-const fs::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const fs::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 const Qwen2Config config = tiny::config(4, 2, false);
 constexpr float not_a_number = std::numeric_limits<float>::quiet_NaN();
 constexpr float infinity = std::numeric_limits<float>::infinity();
@@ -131,3 +134,5 @@ TEST_CASE("a GGUF file with a non-finite weight is refused naming the file") {
   CHECK(contains(message, file.string()));
   CHECK(contains(message, "has a non-finite value (NaN or Inf) at element"));
 }
+
+}  // namespace causalqwen_tests_backbone_nonfinite_weights

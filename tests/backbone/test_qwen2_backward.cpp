@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_backbone_qwen2_backward {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 
@@ -232,3 +234,5 @@ TEST_CASE("recomputing the activations in the backward gives the same gradients 
   CHECK(tape.recomputed);
   CHECK(tape.layers[0].q.size() == 0);  // only the layer inputs are kept
 }
+
+}  // namespace causalqwen_tests_backbone_qwen2_backward

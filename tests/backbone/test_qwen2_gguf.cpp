@@ -3,6 +3,7 @@
 // library's error for metadata or tensors that do not make a qwen2 model.
 #include "../support/errors.hpp"
 #include "../support/gguf_bytes.hpp"
+#include "../support/scratch.hpp"
 #include "golden.hpp"
 
 #include <causalqwen/backbone/qwen2.hpp>
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_backbone_qwen2_gguf {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 using causalqwen::testing::error_of;
@@ -24,7 +27,7 @@ using causalqwen::testing::GgufBytes;
 namespace {
 
 const fs::path gguf_dir = golden::dir / "gguf";
-const fs::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const fs::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 /// The error of loading `bytes` as a model; checks that it names the file.
 std::string load_error(const GgufBytes& bytes) {
@@ -118,3 +121,5 @@ TEST_CASE("metadata that is not a supported qwen2 model is rejected naming the k
   CHECK(contains(error_of([] { load_qwen2<>(golden::dir / "config.json"); }), "invalid GGUF file"));
   CHECK(contains(error_of([] { load_qwen2<>(golden::dir / "missing.gguf"); }), "cannot open"));
 }
+
+}  // namespace causalqwen_tests_backbone_qwen2_gguf

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_backbone_qwen2_golden {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 
@@ -84,3 +86,5 @@ TEST_CASE("the batched (GEMM) and streaming (GEMV) matmul paths agree") {
     CHECK((one.row(0) - all.row(static_cast<Eigen::Index>(i))).cwiseAbs().maxCoeff() <= 1e-5f);
   }
 }
+
+}  // namespace causalqwen_tests_backbone_qwen2_golden

@@ -1,6 +1,7 @@
 // config.json validation and checkpoint loading failures: every one is a causalqwen::error that
 // names the file and the field or tensor at fault.
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 #include "tiny_qwen2.hpp"
 
 #include <causalqwen/backbone/qwen2.hpp>
@@ -11,6 +12,8 @@
 #include <fstream>
 #include <string>
 
+namespace causalqwen_tests_backbone_qwen2_loading {
+
 namespace fs = std::filesystem;
 using causalqwen::testing::error_of;
 using namespace causalqwen;
@@ -18,7 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-fs::path scratch(const std::string& name) { return fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / name; }
+fs::path scratch(const std::string& name) { return causalqwen::testing::scratch_directory(__FILE__) / name; }
 
 json golden_config() {
   std::ifstream in(fs::path(CAUSALQWEN_TEST_DATA_DIR) / "qwen2" / "config.json");
@@ -192,3 +195,5 @@ TEST_CASE("checkpoint errors name the checkpoint and the tensor") {
     CHECK(error_of([&] { Qwen2<> model(scratch("nowhere")); }).find("nowhere") != std::string::npos);
   }
 }
+
+}  // namespace causalqwen_tests_backbone_qwen2_loading

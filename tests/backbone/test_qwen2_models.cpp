@@ -1,6 +1,7 @@
 // Tiny random Qwen2 models of shapes the golden model does not cover: GQA groups of 1 and 4,
 // untied lm_head, sharded and bfloat16 files, the KV cache, the embedding hook, added tokens.
 #include "tiny_qwen2.hpp"
+#include "../support/scratch.hpp"
 
 #include <causalqwen/backbone/qwen2.hpp>
 
@@ -11,12 +12,14 @@
 #include <map>
 #include <vector>
 
+namespace causalqwen_tests_backbone_qwen2_models {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 
 namespace {
 
-fs::path scratch(const std::string& name) { return fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / name; }
+fs::path scratch(const std::string& name) { return causalqwen::testing::scratch_directory(__FILE__) / name; }
 
 /// A plain transcription of the Hugging Face Qwen2 forward pass in double (repeat_kv, full
 /// causal mask), independent of the kernels, to check shapes the golden data does not cover.
@@ -88,7 +91,8 @@ double max_abs(const RowMatrix<float>& a, const RowMatrix<double>& b) { return (
 }  // namespace
 
 TEST_CASE("grouped-query attention with groups of 1, 2 and 4 matches the plain reference") {
-  for (auto [heads, kv_heads] : {std::pair{4, 4}, std::pair{4, 2}, std::pair{8, 2}, std::pair{4, 1}}) {
+  for (const auto& shape : {std::pair{4, 4}, std::pair{4, 2}, std::pair{8, 2}, std::pair{4, 1}}) {
+    const int heads = shape.first, kv_heads = shape.second;
     CAPTURE(heads);
     CAPTURE(kv_heads);
     const Qwen2Config c = tiny::config(heads, kv_heads, true);
@@ -242,3 +246,5 @@ TEST_CASE("bad inputs to the forward pass are errors") {
   CHECK_THROWS_AS(CpuBackend<float>(0), causalqwen::error);
   CHECK(model.hidden_states(std::span<const TokenId>()).rows() == 0);
 }
+
+}  // namespace causalqwen_tests_backbone_qwen2_models

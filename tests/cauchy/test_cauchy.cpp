@@ -8,6 +8,8 @@
 #include <limits>
 #include <numbers>
 
+namespace causalqwen_tests_cauchy_cauchy {
+
 using causalqwen::Cauchy;
 using causalqwen_test::read_csv;
 using causalqwen_test::relative_error;
@@ -86,3 +88,5 @@ TEST_CASE_TEMPLATE("kl_divergence of Cauchy objects is the stable kernel and sym
   CHECK(kl_divergence(p, p) == T(0));
   CHECK(relative_error(kl_divergence(p, q), std::log(10.0 / 8.0)) <= (std::is_same_v<T, float> ? 1e-6 : 1e-15));
 }
+
+}  // namespace causalqwen_tests_cauchy_cauchy

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+namespace causalqwen_tests_cauchy_divergence {
+
 using causalqwen::Cauchy;
 using causalqwen::IndependentCauchy;
 using causalqwen::Vector;
@@ -131,3 +133,5 @@ TEST_CASE("product laws: chi-square multiplies, Fisher-Rao adds in quadrature") 
   const IndependentCauchy<double> sharp(l, s);
   CHECK(std::isfinite(log1p_chi_square_divergence(one, sharp)));
 }
+
+}  // namespace causalqwen_tests_cauchy_divergence

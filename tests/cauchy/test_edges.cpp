@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace causalqwen_tests_cauchy_edges {
+
 namespace {
 
 struct Row {
@@ -152,3 +154,5 @@ TEST_CASE_TEMPLATE("where no result exists the library's error says why", T, flo
   CHECK(pdf(law, inf) == 0);
   CHECK(log_cdf(law, -inf) == -inf);
 }
+
+}  // namespace causalqwen_tests_cauchy_edges

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+namespace causalqwen_tests_cauchy_fisher {
+
 using causalqwen::Cauchy;
 using causalqwen::IndependentCauchy;
 using causalqwen::ScaleCoordinate;
@@ -86,3 +88,5 @@ TEST_CASE("quadratic KL estimate: second-order exact, third-order term makes shr
   CHECK(relative_error(v, (1e-8 / 2 + 4e-8 / 18 + 0.5 * (1e-8 + 9e-8)) / 2) <= 1e-14);
   CHECK_THROWS_AS(kl_quadratic_estimate(u, Vector<double>(3), ds, ScaleCoordinate::scale), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_cauchy_fisher

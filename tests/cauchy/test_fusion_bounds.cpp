@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <vector>
 
+namespace causalqwen_tests_cauchy_fusion_bounds {
+
 using causalqwen::FusionBoundMethod;
 using causalqwen::IndependentCauchy;
 using causalqwen::IndependentCauchyRows;
@@ -353,3 +355,5 @@ TEST_CASE_TEMPLATE("log link: a domain that shrinks a scale by 1e-16 or more kee
     }
   }
 }
+
+}  // namespace causalqwen_tests_cauchy_fusion_bounds

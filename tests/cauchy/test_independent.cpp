@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+namespace causalqwen_tests_cauchy_independent {
+
 using causalqwen::IndependentCauchy;
 using causalqwen::IndependentCauchyRows;
 using causalqwen::RowMatrix;
@@ -85,3 +87,5 @@ TEST_CASE_TEMPLATE("batched forms over rows equal the per-row laws", T, float, d
   }
   CHECK_THROWS_AS(rows.row(3), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_cauchy_independent

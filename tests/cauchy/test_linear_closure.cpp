@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+namespace causalqwen_tests_cauchy_linear_closure {
+
 using causalqwen::Cauchy;
 using causalqwen::IndependentCauchy;
 using causalqwen::IndependentCauchyRows;
@@ -124,3 +126,5 @@ TEST_CASE_TEMPLATE("linear marginals: shapes, zero rows and the batched form", T
     }
   }
 }
+
+}  // namespace causalqwen_tests_cauchy_linear_closure

@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+namespace causalqwen_tests_cauchy_sampling {
+
 using causalqwen::Cauchy;
 using causalqwen::IndependentCauchy;
 using causalqwen::IndependentCauchyRows;
@@ -111,3 +113,5 @@ TEST_CASE_TEMPLATE("vector and batched sampling", T, float, double) {
   CHECK_THROWS_AS(sample(rows, e), causalqwen::error);
   CHECK(sample(rows, rng).value.rows() == 2);
 }
+
+}  // namespace causalqwen_tests_cauchy_sampling

@@ -8,6 +8,8 @@
 #include <limits>
 #include <random>
 
+namespace causalqwen_tests_cauchy_stable {
+
 namespace st = causalqwen::stable;
 using causalqwen_test::derivative;
 using causalqwen_test::read_csv;
@@ -147,3 +149,5 @@ TEST_CASE("gradients stay accurate in the tails") {
   CHECK(n.d_loc == doctest::Approx(-2e-12).epsilon(1e-12));
   CHECK(n.d_scale == doctest::Approx(-1.0).epsilon(1e-12));
 }
+
+}  // namespace causalqwen_tests_cauchy_stable

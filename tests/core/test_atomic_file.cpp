@@ -1,10 +1,14 @@
 #include <causalqwen/core/atomic_file.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+namespace causalqwen_tests_core_atomic_file {
 
 namespace fs = std::filesystem;
 using causalqwen::AtomicFile;
@@ -22,7 +26,7 @@ std::size_t files_in(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("atomic write replaces the file and leaves no temporary behind") {
-  const fs::path dir = fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "atomic";
+  const fs::path dir = causalqwen::testing::scratch_directory(__FILE__) / "atomic";
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path target = dir / "out.txt";
@@ -33,7 +37,7 @@ TEST_CASE("atomic write replaces the file and leaves no temporary behind") {
 }
 
 TEST_CASE("an uncommitted atomic file leaves the old contents untouched") {
-  const fs::path dir = fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "atomic_abort";
+  const fs::path dir = causalqwen::testing::scratch_directory(__FILE__) / "atomic_abort";
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path target = dir / "out.txt";
@@ -47,7 +51,7 @@ TEST_CASE("an uncommitted atomic file leaves the old contents untouched") {
 }
 
 TEST_CASE("writing into a missing folder is a causalqwen::error naming the file") {
-  const fs::path target = fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "no" / "such" / "dir" / "x.bin";
+  const fs::path target = causalqwen::testing::scratch_directory(__FILE__) / "no" / "such" / "dir" / "x.bin";
   try {
     causalqwen::write_file_atomically(target, "x");
     FAIL("expected an error");
@@ -55,3 +59,5 @@ TEST_CASE("writing into a missing folder is a causalqwen::error naming the file"
     CHECK(std::string(e.what()).find("x.bin") != std::string::npos);
   }
 }
+
+}  // namespace causalqwen_tests_core_atomic_file

@@ -3,6 +3,8 @@
 // writers leave must not accumulate (the next writer of the same target removes them).
 #include <causalqwen/core/atomic_file.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -17,6 +19,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+namespace causalqwen_tests_core_atomic_file_kill {
 
 namespace fs = std::filesystem;
 
@@ -64,7 +68,7 @@ pid_t spawn_writer(const fs::path& target, const std::string& text) {
 }  // namespace
 
 TEST_CASE("a writer killed at any point leaves the old or the new file, and no temporaries pile up") {
-  const fs::path dir = fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "killed_writers";
+  const fs::path dir = causalqwen::testing::scratch_directory(__FILE__) / "killed_writers";
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path target = dir / "checkpoint.bin";
@@ -108,3 +112,5 @@ TEST_CASE("a writer killed at any point leaves the old or the new file, and no t
   CHECK(read_all(target) == texts[0]);
   CHECK(temporaries_in(dir) == 0);
 }
+
+}  // namespace causalqwen_tests_core_atomic_file_kill

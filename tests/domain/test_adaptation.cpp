@@ -12,6 +12,8 @@
 #include <cmath>
 #include <random>
 
+namespace causalqwen_tests_domain_adaptation {
+
 using namespace causalqwen;
 using namespace causalqwen::domain;
 
@@ -145,3 +147,5 @@ TEST_CASE("bad options are errors") {
   o.batch_size = 0;
   CHECK_THROWS_AS(adapt_abduction(s.base, s.domain_data, o), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_domain_adaptation

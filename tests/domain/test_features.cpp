@@ -6,6 +6,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,12 +17,14 @@
 #include <limits>
 #include <string>
 
+namespace causalqwen_tests_domain_features {
+
 using namespace causalqwen;
 using namespace causalqwen::domain;
 
 namespace {
 
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 RowMatrix<double> sample(Eigen::Index n, Eigen::Index h) {
   RowMatrix<double> m(n, h);
@@ -153,3 +157,5 @@ TEST_CASE("a directory given as the features file is reported as a directory, wi
   const std::string want = scratch.string() + ": is a directory";
   CHECK_THROWS_WITH_AS(load_features<double>(scratch), doctest::Contains(want.c_str()), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_domain_features

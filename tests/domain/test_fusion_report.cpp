@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_domain_fusion_report {
+
 using namespace causalqwen;
 using namespace causalqwen::domain;
 
@@ -216,3 +218,5 @@ TEST_CASE("exp link: a delta that shrinks a scale by e^-40 is certified with its
   // KL between Cauchy(0, 1) and Cauchy(0, e^-20): 2 log cosh(10) = 18.6137...
   CHECK(report.positions[0].exact_kl.value() == doctest::Approx(2 * std::log(std::cosh(10.0))).epsilon(1e-13));
 }
+
+}  // namespace causalqwen_tests_domain_fusion_report

@@ -5,6 +5,8 @@
 #include <causalqwen/head/abduction.hpp>
 #include <causalqwen/io/safetensors.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -14,12 +16,14 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_domain_knowledge_delta {
+
 using namespace causalqwen;
 using namespace causalqwen::domain;
 
 namespace {
 
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 template <class T>
 head::AbductionParams<T> random_params(std::size_t h, std::size_t d, std::mt19937_64& rng, T scale = 1) {
@@ -166,8 +170,10 @@ TEST_CASE("wrong shape, foreign, corrupt and truncated delta files are clear err
   }
   SUBCASE("metadata sizes larger than the tensors are refused before anything is allocated") {
     // H = 2^64-1 was allocated from the metadata before the tensors were looked at (bare bad_alloc).
-    for (const auto& [h, d] : {std::pair<std::string, std::string>{"18446744073709551615", "3"},
-                               {"2147483648", "2147483648"}}) {
+    for (const auto& sizes : {std::pair<std::string, std::string>{"18446744073709551615", "3"},
+                              {"2147483648", "2147483648"}}) {
+      const std::string& h = sizes.first;
+      const std::string& d = sizes.second;
       INFO("H = ", h, ", D = ", d);
       io::SafetensorsReader reader(good);
       io::SafetensorsWriter w;
@@ -211,3 +217,5 @@ TEST_CASE("wrong shape, foreign, corrupt and truncated delta files are clear err
     CHECK_THROWS_AS(load_delta<double>(scratch / "does_not_exist.safetensors"), causalqwen::error);
   }
 }
+
+}  // namespace causalqwen_tests_domain_knowledge_delta

@@ -6,6 +6,7 @@
 #include <causalqwen/io/safetensors.hpp>
 
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,6 +21,8 @@
 #include <tuple>
 #include <vector>
 
+namespace causalqwen_tests_head_checkpoint {
+
 using namespace causalqwen;
 using namespace causalqwen::head;
 using causalqwen::head::testing::random_head;
@@ -28,7 +31,7 @@ using causalqwen::head::testing::random_hidden;
 namespace {
 
 std::filesystem::path scratch(const std::string& name) {
-  return std::filesystem::path(CAUSALQWEN_TEST_SCRATCH_DIR) / name;
+  return causalqwen::testing::scratch_directory(__FILE__) / name;
 }
 
 std::string read_bytes(const std::filesystem::path& p) {
@@ -117,9 +120,12 @@ TEST_CASE("metadata sizes are checked against the tensors before anything is all
   std::mt19937_64 rng(3);
   const auto params = random_head<double, ExpLink, LearnedThresholds>(4, 3, 5, rng).params();
   const std::string max = "18446744073709551615";
-  for (const auto& [h, d, k] : {std::tuple<std::string, std::string, std::string>{max, "3", "4"},
-                                {"4", "3", max},
-                                {"2147483648", "2147483648", "4"}}) {
+  for (const auto& sizes : {std::tuple<std::string, std::string, std::string>{max, "3", "4"},
+                            {"4", "3", max},
+                            {"2147483648", "2147483648", "4"}}) {
+    const std::string& h = std::get<0>(sizes);
+    const std::string& d = std::get<1>(sizes);
+    const std::string& k = std::get<2>(sizes);
     INFO("H = ", h, ", D = ", d, ", K = ", k);
     io::SafetensorsWriter writer;
     writer.set_metadata("format", "causalqwen.head/1");
@@ -169,3 +175,5 @@ TEST_CASE("truncated and corrupt files give clear errors") {
 
   CHECK_THROWS_AS(load_head<float>(scratch("missing.safetensors")), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_head_checkpoint

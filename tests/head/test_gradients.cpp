@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_head_gradients {
+
 using namespace causalqwen;
 using namespace causalqwen::head;
 using causalqwen::head::testing::random_head;
@@ -164,3 +166,5 @@ TEST_CASE("a detached gate passes no gradient to P_<NUM>, and only there differs
     CHECK(a.gradient.class_scale(i, num) - b.gradient.class_scale(i, num) == doctest::Approx(d_scale).epsilon(1e-12));
   }
 }
+
+}  // namespace causalqwen_tests_head_gradients

@@ -12,6 +12,8 @@
 #include <limits>
 #include <random>
 
+namespace causalqwen_tests_head_layers {
+
 using namespace causalqwen;
 using namespace causalqwen::head;
 using causalqwen::head::testing::random_hidden;
@@ -158,3 +160,5 @@ TEST_CASE("action: zero thresholds are enforced, bad input rejected") {
                   causalqwen::error);
   CHECK_THROWS_AS(ActionNetwork<double>::random(1, 3, rng), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_head_layers

@@ -10,6 +10,8 @@
 #include <numbers>
 #include <random>
 
+namespace causalqwen_tests_head_metrics_loss {
+
 using namespace causalqwen;
 using namespace causalqwen::head;
 
@@ -159,3 +161,5 @@ TEST_CASE("loss: bad targets and options are errors") {
   CHECK_THROWS_AS(causal_loss(out, Vector<double>(Vector<double>::Zero(3)), Targets<double>{{1, 0}, Vector<double>::Zero(2), {}}, {}),
                   causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_head_metrics_loss

@@ -11,6 +11,8 @@
 #include <numbers>
 #include <random>
 
+namespace causalqwen_tests_head_ovr_inference {
+
 using namespace causalqwen;
 using namespace causalqwen::head;
 
@@ -122,3 +124,5 @@ TEST_CASE_TEMPLATE("the random modes draw with the library's sampler (cauchy/sam
   CHECK((low.draws.array() < T(0)).all());
   CHECK(low.draws.allFinite());
 }
+
+}  // namespace causalqwen_tests_head_ovr_inference

@@ -2,6 +2,7 @@
 // with one field broken: each must end in the library's error naming the file and the field.
 #include "../support/errors.hpp"
 #include "../support/gguf_bytes.hpp"
+#include "../support/scratch.hpp"
 
 #include <causalqwen/io/gguf.hpp>
 #include <causalqwen/io/safetensors.hpp>
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_io_gguf {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 using causalqwen::testing::error_of;
@@ -26,7 +29,7 @@ namespace {
 const fs::path data_dir = fs::path(CAUSALQWEN_TEST_DATA_DIR) / "qwen2";
 const fs::path f32_file = data_dir / "gguf" / "model-f32.gguf";
 const fs::path q8_file = data_dir / "gguf" / "model-q8_0.gguf";
-const fs::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const fs::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 /// The error of reading `bytes` written to a scratch file; checks that it names the file.
 std::string read_error(const GgufBytes& bytes, const std::string& stem = "broken") {
@@ -252,3 +255,5 @@ TEST_CASE("is_gguf_file looks at the content") {
   CHECK_FALSE(io::is_gguf_file(data_dir));
   CHECK_FALSE(io::is_gguf_file(data_dir / "no such file"));
 }
+
+}  // namespace causalqwen_tests_io_gguf

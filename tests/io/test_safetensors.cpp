@@ -1,4 +1,5 @@
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 
 #include <causalqwen/io/checkpoint.hpp>
 #include <causalqwen/io/safetensors.hpp>
@@ -15,6 +16,8 @@
 #include <random>
 #include <string>
 
+namespace causalqwen_tests_io_safetensors {
+
 namespace fs = std::filesystem;
 using causalqwen::testing::error_of;
 using namespace causalqwen;
@@ -23,7 +26,7 @@ using namespace causalqwen::io;
 namespace {
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "safetensors";
+  const fs::path dir = causalqwen::testing::scratch_directory(__FILE__) / "safetensors";
   fs::create_directories(dir);
   return dir / name;
 }
@@ -251,3 +254,5 @@ TEST_CASE("a sharded checkpoint directory resolves tensors across files") {
   fs::remove(dir / "model.safetensors.index.json");
   CHECK(contains_all(error_of([&] { Checkpoint c(dir); }), {"sharded", "model.safetensors"}));
 }
+
+}  // namespace causalqwen_tests_io_safetensors

@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+namespace causalqwen_tests_kernels_cpu_kernels {
+
 using namespace causalqwen;
 
 namespace {
@@ -235,3 +237,5 @@ TEST_CASE("multiply: every transpose combination, accumulation, 1 and 2 threads"
   CHECK_THROWS_AS(kernels::multiply(a, kernels::Op::none, b, kernels::Op::none, wrong, true, 1), causalqwen::error);
   CHECK_THROWS_AS(kernels::multiply(a, kernels::Op::none, a, kernels::Op::none, wrong, false, 1), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_kernels_cpu_kernels

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_causal_lm {
+
 using namespace causalqwen;
 using namespace causalqwen::model::testing;
 
@@ -112,3 +114,5 @@ TEST_CASE("a <NUM> without a finite value is an error") {
   const std::vector<TokenId> outside{500};
   CHECK_THROWS_AS(lm.hidden_states(outside, short_values), error);
 }
+
+}  // namespace causalqwen_tests_model_causal_lm

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_causal_lm_gradient {
+
 using namespace causalqwen;
 
 namespace {
@@ -204,3 +206,5 @@ TEST_CASE("the whole-model loss refuses malformed batches") {
   CHECK_THROWS_AS(run({model::TrainingSequence{{3, 4}, {0.0, 0.0}, {}}}, 10), error);   // head of another size
   CHECK(std::isfinite(run({model::TrainingSequence{{3, 4}, {0.0, 0.0}, {}}}).loss.total));
 }
+
+}  // namespace causalqwen_tests_model_causal_lm_gradient

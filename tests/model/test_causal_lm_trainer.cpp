@@ -2,6 +2,7 @@
 #include <causalqwen/model/trainable_causal_lm.hpp>
 
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 #include "trainer_fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -11,12 +12,14 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_causal_lm_trainer {
+
 using namespace causalqwen;
 using causalqwen::testing::error_of;
 using Model = model::TrainableCausalLM<CpuBackend<float>>;
 
 namespace {
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 using Setup = model::testing::TrainerSetup<float>;
 using model::testing::identical;
@@ -172,3 +175,5 @@ TEST_CASE("causal_lm_loss: an ignored target is the same as a shorter sequence")
   CHECK(error_of([&] { lm.loss(std::span(&masked, 1), {}); }).find("every target of the batch is ignored") !=
         std::string::npos);
 }
+
+}  // namespace causalqwen_tests_model_causal_lm_trainer

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_generation {
+
 using namespace causalqwen;
 using namespace causalqwen::model::testing;
 
@@ -73,3 +75,5 @@ TEST_CASE("a <NUM> decision writes its value and feeds it back; end-of-text stop
   CHECK(stopped.text.empty());
   CHECK_THROWS_AS(model::generate(lm, "", {}), error);
 }
+
+}  // namespace causalqwen_tests_model_generation

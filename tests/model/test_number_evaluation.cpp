@@ -7,6 +7,7 @@
 #include <causalqwen/model/number_evaluation.hpp>
 
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 #include "trainer_fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -17,11 +18,13 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_number_evaluation {
+
 using namespace causalqwen;
 using causalqwen::testing::error_of;
 
 namespace {
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 using Setup = model::testing::TrainerSetup<float>;
 using model::testing::same_blocks;
 using Inference = model::CausalLM<Qwen2<>>;
@@ -149,3 +152,5 @@ TEST_CASE("read_number_prompts: lines of prompts with values; errors name the fi
   CHECK(message_for("{\"prompt\": \"\xff\", \"value\": 1}\n").find("invalid UTF-8") != std::string::npos);
   CHECK(error_of([&] { model::read_number_prompts(scratch / "missing.jsonl"); }).find("missing.jsonl") != std::string::npos);
 }
+
+}  // namespace causalqwen_tests_model_number_evaluation

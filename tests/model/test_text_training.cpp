@@ -3,6 +3,7 @@
 #include <causalqwen/train/head_training.hpp>
 
 #include "fixtures.hpp"
+#include "../support/scratch.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,11 +13,13 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_text_training {
+
 using namespace causalqwen;
 using namespace causalqwen::model::testing;
 
 namespace {
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 }  // namespace
 
 TEST_CASE("templated sentences: deterministic, with numbers") {
@@ -114,3 +117,5 @@ TEST_CASE("training on text lowers the loss; a resumed run continues bit for bit
   std::filesystem::resize_file(scratch / "resumed.head", 100);
   CHECK_THROWS_AS(train::train_head(fresh, data, more), error);
 }
+
+}  // namespace causalqwen_tests_model_text_training

@@ -9,6 +9,7 @@
 #include <causalqwen/model/trainable_causal_lm.hpp>
 
 #include "trainer_fixtures.hpp"
+#include "../support/scratch.hpp"
 
 #include <doctest/doctest.h>
 
@@ -27,11 +28,13 @@
 
 extern char** environ;
 
+namespace causalqwen_tests_model_training_kill {
+
 using namespace causalqwen;
 using Model = model::TrainableCausalLM<CpuBackend<float>>;
 
 namespace {
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 constexpr const char* kChildCase = "helper: the training run that the kill test kills";
 constexpr const char* kDirVariable = "CAUSALQWEN_KILLED_RUN_DIR";
 constexpr std::size_t kSteps = 10;
@@ -118,3 +121,5 @@ TEST_CASE("a training run killed at random moments resumes bit-exactly from its 
   }
   CHECK(killed_mid_run >= 6);  // most kills must have landed before the run ended
 }
+
+}  // namespace causalqwen_tests_model_training_kill

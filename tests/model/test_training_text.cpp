@@ -2,6 +2,7 @@
 #include <causalqwen/tokenizer/bpe_training.hpp>
 
 #include "../support/errors.hpp"
+#include "../support/scratch.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,11 +13,13 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_model_training_text {
+
 using namespace causalqwen;
 using causalqwen::testing::error_of;
 
 namespace {
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 std::filesystem::path write(const std::string& name, const std::string& bytes) {
   const auto path = scratch / name;
@@ -85,3 +88,5 @@ TEST_CASE("pack_documents: fixed-length sequences overlapping by one token, docu
   CHECK(error_of([&] { set.select({4}); }).find("out of range") != std::string::npos);
   CHECK(error_of([&] { model::pack_documents(tokenizer, num, docs, 1); }).find("at least 2") != std::string::npos);
 }
+
+}  // namespace causalqwen_tests_model_training_text

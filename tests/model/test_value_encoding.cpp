@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+namespace causalqwen_tests_model_value_encoding {
+
 using namespace causalqwen;
 
 TEST_CASE("sigmoid encoding saturates: 99.9 and 1e6 give the same float embedding") {
@@ -48,3 +50,5 @@ TEST_CASE("encodings refuse non-finite values and bad rows") {
   nan_row(1) = std::nanf("");
   CHECK_THROWS_AS(model::SigmoidValueEncoding<float>{nan_row}, error);
 }
+
+}  // namespace causalqwen_tests_model_value_encoding

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+namespace causalqwen_tests_reliability_bad_inputs {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 using causalqwen::testing::error_of;
@@ -81,7 +83,9 @@ TEST_CASE("every bad input is refused by the library with an error naming its fi
   const auto all = cases();
   CHECK(all.size() >= 60);
   std::size_t checked = 0;
-  for (const auto& [kind, path] : all) {
+  for (const auto& bad : all) {
+    const std::string& kind = bad.first;
+    const std::filesystem::path& path = bad.second;
     if (kind == "text") continue;  // text is not a file to the library: see the next test case
     for (const std::string& message : errors_of(kind, path)) {
       INFO(kind, " ", path.string(), ": ", message);
@@ -96,7 +100,9 @@ TEST_CASE("every bad input is refused by the library with an error naming its fi
 TEST_CASE("invalid UTF-8 text is refused by the tokenizer") {
   const Tokenizer tokenizer = load_tokenizer(corpus / "good" / "tokenizer.json");
   std::size_t texts = 0;
-  for (const auto& [kind, path] : cases()) {
+  for (const auto& bad : cases()) {
+    const std::string& kind = bad.first;
+    const std::filesystem::path& path = bad.second;
     if (kind != "text") continue;
     INFO(path.string());
     const std::string text = io::read_file(path, "text");
@@ -105,3 +111,5 @@ TEST_CASE("invalid UTF-8 text is refused by the tokenizer") {
   }
   CHECK(texts >= 4);
 }
+
+}  // namespace causalqwen_tests_reliability_bad_inputs

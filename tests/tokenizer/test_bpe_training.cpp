@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_tokenizer_bpe_training {
+
 using namespace causalqwen;
 
 namespace {
@@ -110,3 +112,5 @@ TEST_CASE("a learned vocabulary loads and round-trips text; numbers are left to 
     CHECK(ids.size() < line.size());
   }
 }
+
+}  // namespace causalqwen_tests_tokenizer_bpe_training

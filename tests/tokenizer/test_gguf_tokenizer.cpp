@@ -1,6 +1,7 @@
 // The tokenizer from lists (as GGUF files carry it) and from a GGUF file's tokenizer.ggml.* keys.
 #include "../support/errors.hpp"
 #include "../support/gguf_bytes.hpp"
+#include "../support/scratch.hpp"
 
 #include <causalqwen/io/gguf.hpp>
 #include <causalqwen/tokenizer/byte_level.hpp>
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_tokenizer_gguf_tokenizer {
+
 namespace fs = std::filesystem;
 using namespace causalqwen;
 using causalqwen::testing::error_of;
@@ -26,7 +29,7 @@ namespace {
 const fs::path data_dir = CAUSALQWEN_TEST_DATA_DIR;
 const fs::path tiny_json = data_dir / "tokenizer" / "tiny_tokenizer.json";
 const fs::path tiny_gguf = data_dir / "qwen2" / "gguf" / "model-q8_0.gguf";
-const fs::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const fs::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 const std::vector<std::string> texts = {"hello world<|endoftext|>", "Hello, world! 123 hello\n\n  world", "héllo wörld",
                                         "e\xcc\x81 vs \xc3\xa9", ""};
@@ -134,3 +137,5 @@ TEST_CASE("GGUF tokenizer metadata this implementation cannot honour is rejected
   spelled.bytes.replace(good.after("tokenizer.ggml.tokens") + 16 + 8 + 2 * 0, 1, "!");  // first token "\xc4\x80" -> "!\x80"
   CHECK(contains(load_error(spelled), "is not spelled in the byte-level alphabet"));
 }
+
+}  // namespace causalqwen_tests_tokenizer_gguf_tokenizer

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_tokenizer_numbers {
+
 using namespace causalqwen;
 
 namespace {
@@ -117,3 +119,5 @@ TEST_CASE("<NUM> encoding on a byte vocabulary: positions, values, round trip") 
   CHECK(format_number(-350) == "-350");
   CHECK(format_number(0.1) == "0.1");
 }
+
+}  // namespace causalqwen_tests_tokenizer_numbers

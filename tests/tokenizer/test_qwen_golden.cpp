@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_tokenizer_qwen_golden {
+
 using causalqwen::EncodeOptions;
 using causalqwen::TokenId;
 using causalqwen::Tokenizer;
@@ -175,3 +177,5 @@ TEST_CASE("needs the Qwen vocabulary: long inputs stay linear (no regex or BPE b
   for (int i = 0; i < 20000; ++i) mixed += "x \n\t ";
   CHECK(tokenizer->decode(tokenizer->encode(mixed)) == mixed);
 }
+
+}  // namespace causalqwen_tests_tokenizer_qwen_golden

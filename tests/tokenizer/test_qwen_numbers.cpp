@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_tokenizer_qwen_numbers {
+
 using namespace causalqwen;
 
 TEST_CASE("needs the Qwen vocabulary: <NUM> ids and numbers in Qwen text") {
@@ -31,3 +33,5 @@ TEST_CASE("needs the Qwen vocabulary: <NUM> ids and numbers in Qwen text") {
   const std::string plain = "Hello, world! 你好";
   CHECK(encode_with_numbers(*tokenizer, plain, num).ids == tokenizer->encode(plain));
 }
+
+}  // namespace causalqwen_tests_tokenizer_qwen_numbers

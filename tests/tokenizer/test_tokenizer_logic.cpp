@@ -5,6 +5,8 @@
 #include <causalqwen/core/atomic_file.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+namespace causalqwen_tests_tokenizer_tokenizer_logic {
 
 using namespace causalqwen;
 using nlohmann::json;
@@ -321,7 +325,7 @@ TEST_CASE("strict loading: each malformed field is named in the error") {
   CHECK_THROWS_WITH_AS(Tokenizer::from_json("{\"model\": ", "cut.json"), doctest::Contains("cut.json: not valid JSON"), error);
   CHECK_THROWS_WITH_AS(Tokenizer::from_file("/nonexistent/tokenizer.json"), doctest::Contains("/nonexistent/tokenizer.json"), error);
 
-  const std::filesystem::path file = std::filesystem::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "small.json";
+  const std::filesystem::path file = causalqwen::testing::scratch_directory(__FILE__) / "small.json";
   write_file_atomically(file, small_tokenizer_json().dump());
   CHECK(Tokenizer::from_file(file).source() == file.string());
 }
@@ -342,7 +346,7 @@ TEST_CASE("a huge token id is refused by name, without allocating tables up to i
 }
 
 TEST_CASE("a directory given as tokenizer.json is reported as a directory, with its path") {
-  const std::string dir = CAUSALQWEN_TEST_SCRATCH_DIR;
+  const std::string dir = causalqwen::testing::scratch_directory(__FILE__);
   const std::string want = dir + ": is a directory";
   CHECK_THROWS_WITH_AS(Tokenizer::from_file(dir), doctest::Contains(want.c_str()), error);
 }
@@ -358,3 +362,5 @@ TEST_CASE("a String split pattern is a literal even when it contains \\E") {
   const Tokenizer meta = Tokenizer::from_json(j.dump(), "literal.json");
   CHECK(pieces(meta.pretokenizer(), "x(*+?[$^|{\\y") == std::vector<std::string>{"x", "(*+?[$^|{\\", "y"});
 }
+
+}  // namespace causalqwen_tests_tokenizer_tokenizer_logic

@@ -10,6 +10,8 @@
 #include <causalqwen/train/schedule.hpp>
 #include <causalqwen/train/synthetic.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -21,12 +23,14 @@
 #include <string>
 #include <vector>
 
+namespace causalqwen_tests_train_loop {
+
 using namespace causalqwen;
 using namespace causalqwen::train;
 
 namespace {
 
-const std::filesystem::path scratch = CAUSALQWEN_TEST_SCRATCH_DIR;
+const std::filesystem::path scratch = causalqwen::testing::scratch_directory(__FILE__);
 
 Dataset<double> indexed_data(std::size_t n) {
   Dataset<double> d;
@@ -277,3 +281,5 @@ TEST_CASE("head training: held-out loss at the evaluation interval, the schedule
   o.checkpoint_every = 4;  // without a checkpoint file
   CHECK_THROWS_AS(train_head(model, data, o), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_train_loop

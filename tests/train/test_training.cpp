@@ -13,6 +13,8 @@
 #include <causalqwen/train/progress.hpp>
 #include <causalqwen/train/schedule.hpp>
 
+#include "../support/scratch.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -20,6 +22,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+namespace causalqwen_tests_train_training {
 
 using namespace causalqwen;
 using namespace causalqwen::head;
@@ -108,7 +112,7 @@ TEST_CASE("training from random init approaches the ground truth (H = 64, D = 16
     options.batch_size = 128;
     options.optimizer.learning_rate = 0.01f;
     options.seed = seed + 4;
-    options.csv_log = std::filesystem::path(CAUSALQWEN_TEST_SCRATCH_DIR) / "train.csv";
+    options.csv_log = causalqwen::testing::scratch_directory(__FILE__) / "train.csv";
     const auto report = train_head(model, train_set, options);
     const auto after = evaluate_on(model, held_out);
     MESSAGE("seed ", seed, ": accuracy ", after.accuracy / truth.accuracy, "x ground truth (", after.accuracy,
@@ -213,3 +217,5 @@ TEST_CASE("mock backbone: shape, determinism, causal prefix dependence") {
   CHECK(big.array().square().mean() == doctest::Approx(1.0).epsilon(0.05));
   CHECK_THROWS_AS(mock.hidden_states(std::vector<TokenId>{1, -2}), causalqwen::error);
 }
+
+}  // namespace causalqwen_tests_train_training
