@@ -37,28 +37,40 @@ max_len_of() {
   esac
 }
 
-failed=()
-for name in "${names[@]}"; do
-  run="$dir/runs/$name"
+# One target's run; its verdict goes to $dir/runs/<name>/verdict (FAILED on the first line when it failed).
+fuzz_one() {
+  local name=$1 run="$dir/runs/$1" max_len status=0 scratch executions
   rm -rf "$run"
   mkdir -p "$run/artifacts"
   cp -r "tests/fuzz/corpus/$name" "$run/corpus"
   max_len=$(max_len_of "$name")
   # The inputs the targets write for path-only loaders, in memory where /dev/shm exists.
   scratch=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/causalqwen-fuzz.XXXXXX")
-  status=0
   CAUSALQWEN_FUZZ_SCRATCH="$scratch" "$dir/tests/fuzz/fuzz_$name" "$run/corpus" -dict="tests/fuzz/dict/$name.dict" -max_len="$max_len" \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -max_total_time="$seconds" \
     -artifact_prefix="$run/artifacts/" -print_final_stats=1 >"$run/log" 2>&1 || status=$?
   rm -rf "$scratch"
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$run/log" | tail -1)
   if [ "$status" -ne 0 ] || grep -qE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:" "$run/log"; then
-    echo "fuzz_$name: FAILED after ${executions:-?} executions (max_len $max_len); log and input in $run"
-    grep -E "ERROR:|runtime error:|SUMMARY:|Test unit written" "$run/log" | head -5 || true
-    failed+=("$name")
+    { echo "FAILED fuzz_$name: after ${executions:-?} executions (max_len $max_len); log and input in $run"
+      grep -E "ERROR:|runtime error:|SUMMARY:|Test unit written" "$run/log" | head -5 || true; } >"$run/verdict"
   else
-    echo "fuzz_$name: ${executions:-?} executions in ${seconds} s (max_len $max_len), no finding"
+    echo "fuzz_$name: ${executions:-?} executions in ${seconds} s (max_len $max_len), no finding" >"$run/verdict"
   fi
+}
+
+# As many targets at once as there are cores: each run is one single-threaded process.
+jobs=$(nproc)
+for name in "${names[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$name" &
+done
+wait
+
+failed=()
+for name in "${names[@]}"; do
+  cat "$dir/runs/$name/verdict"
+  head -1 "$dir/runs/$name/verdict" | grep -q '^FAILED' && failed+=("$name")
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzzing found problems in: ${failed[*]}"
