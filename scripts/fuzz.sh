@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz with Clang in build-fuzz/ and runs each one for the
-# given time on a copy of its seed corpus (tests/fuzz/corpus is never written), with its
-# dictionary and an input length large enough for real headers. Exits non-zero when any target
-# reports a crash, leak, timeout, out-of-memory or sanitizer error; its input and log stay under
-# build-fuzz/runs/<name>/.
-#   scripts/fuzz.sh [seconds-per-target] [name...]   (default 60 s, every tests/fuzz/fuzz_<name>.cpp)
+# Runs each libFuzzer target of tests/fuzz for the given time on a copy of its seed corpus
+# (tests/fuzz/corpus is never written), with its dictionary and an input length large enough for
+# real headers. Exits non-zero when any target reports a crash, leak, timeout, out-of-memory or
+# sanitizer error; its input and log stay under <build>/runs/<name>/.
+#   scripts/fuzz.sh [--build DIR] [seconds-per-target] [name...]
+#     (default 60 s, every tests/fuzz/fuzz_<name>.cpp)
+# Without --build it configures build-fuzz/ with Clang; with --build it uses a build that already
+# has the targets (CAUSALQWEN_FUZZ=ON), such as the sanitizer build of scripts/test.sh --sanitize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dir=
+if [ "${1:-}" = "--build" ]; then
+  dir=${2:?"--build needs a build directory"}
+  shift 2
+  [ -f "$dir/CMakeCache.txt" ] && grep -q '^CAUSALQWEN_FUZZ:BOOL=ON' "$dir/CMakeCache.txt" ||
+    { echo "fuzz.sh: $dir is not a build configured with -DCAUSALQWEN_FUZZ=ON" >&2; exit 1; }
+fi
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-scripts/install-deps.sh --fuzz
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-dir=build-fuzz
-# -O1 keeps the sanitizers' reports readable; assertions stay on (an Eigen bounds assert is a finding).
-cmake -S . -B "$dir" "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCAUSALQWEN_FUZZ=ON -DCAUSALQWEN_NATIVE=OFF \
-  -DCAUSALQWEN_BUILD_TESTS=OFF -DCAUSALQWEN_BUILD_EXAMPLES=OFF -DCAUSALQWEN_BUILD_BENCHMARKS=OFF >/dev/null
+if [ -z "$dir" ]; then
+  scripts/install-deps.sh --fuzz
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  dir=build-fuzz
+  # -O1 keeps the sanitizers' reports readable.
+  cmake -S . -B "$dir" "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCAUSALQWEN_FUZZ=ON -DCAUSALQWEN_NATIVE=OFF \
+    -DCAUSALQWEN_BUILD_TESTS=OFF -DCAUSALQWEN_BUILD_EXAMPLES=OFF -DCAUSALQWEN_BUILD_BENCHMARKS=OFF >/dev/null
+fi
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
