@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs, only those that are missing.
 #   scripts/install-deps.sh          the build and the tests
-#   scripts/install-deps.sh --fuzz   also Clang with libFuzzer and its OpenMP (scripts/fuzz.sh)
+#   scripts/install-deps.sh --fuzz   also Clang with libFuzzer and its OpenMP (scripts/fuzz.sh and
+#                                    the sanitizer build of scripts/test.sh --sanitize)
 #   scripts/install-deps.sh --corpus also the Debian text the default model is trained on
 #                                    (scripts/build_corpus.py: dict-gcide, dict-elements, units)
 set -euo pipefail
