@@ -12,6 +12,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/core/sample_median.hpp>
 #include <causalqwen/head/targets.hpp>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 namespace causalqwen::head {
@@ -154,9 +156,7 @@ Metrics evaluate(const std::vector<std::int32_t>& predicted, const Vector<T>& co
     double sum = 0;
     for (double e : abs_errors) sum += e;
     m.value_mae = sum / count;
-    std::sort(abs_errors.begin(), abs_errors.end());
-    const std::size_t mid = abs_errors.size() / 2;
-    m.value_median_ae = abs_errors.size() % 2 ? abs_errors[mid] : (abs_errors[mid - 1] + abs_errors[mid]) / 2;
+    m.value_median_ae = sample_median(std::move(abs_errors));
     for (std::size_t l = 0; l < kCoverageLevels.size(); ++l) m.coverage[l] = double(covered[l]) / count;
   }
   return m;

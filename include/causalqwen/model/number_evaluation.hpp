@@ -9,13 +9,13 @@
 
 #include <causalqwen/cauchy/cauchy.hpp>
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/sample_median.hpp>
 #include <causalqwen/io/file.hpp>
 #include <causalqwen/model/generation.hpp>
 #include <causalqwen/tokenizer/text_lines.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace causalqwen::model {
@@ -84,16 +85,6 @@ struct NumberEvaluation {
   }
 };
 
-namespace detail {
-inline double median_of(std::vector<double> v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return 0.5 * (*mid + *std::max_element(v.begin(), mid));
-}
-}  // namespace detail
-
 /// The central interval at `level` of Cauchy(median, scale): median ± scale tan(π level / 2).
 struct Interval {
   double low = 0, high = 0;
@@ -139,8 +130,8 @@ NumberEvaluation evaluate_numbers(const LM& lm, std::span<const NumberPrompt> pr
     for (double d : absolute) sum += d;
     e.mae = sum / double(e.answered);
   }
-  e.median_absolute_error = detail::median_of(absolute);
-  e.median_relative_error = detail::median_of(relative);
+  e.median_absolute_error = sample_median(absolute);
+  e.median_relative_error = sample_median(relative);
   return e;
 }
 
