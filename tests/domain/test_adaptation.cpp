@@ -34,9 +34,9 @@ double delta_norm(const head::AbductionParams<double>& a, const head::AbductionP
 }
 
 struct Setup {
-  train::SyntheticTask<double> task{testing::small_task()};
-  train::Dataset<double> domain_data = testing::shifted_domain(task, 3).sample(600, 5);
-  head::CausalHead<double> base = testing::base_head(task);
+  train::SyntheticTask<double> task{domain::testing::small_task()};
+  train::Dataset<double> domain_data = domain::testing::shifted_domain(task, 3).sample(600, 5);
+  head::CausalHead<double> base = domain::testing::base_head(task);
 };
 
 }  // namespace
