@@ -130,8 +130,8 @@ NumberEvaluation evaluate_numbers(const LM& lm, std::span<const NumberPrompt> pr
     for (double d : absolute) sum += d;
     e.mae = sum / double(e.answered);
   }
-  e.median_absolute_error = sample_median(absolute);
-  e.median_relative_error = sample_median(relative);
+  e.median_absolute_error = sample_median(std::move(absolute));
+  e.median_relative_error = sample_median(std::move(relative));
   return e;
 }
 
