@@ -63,6 +63,12 @@ TEST_CASE("text files: lines read, bad files refused") {
     out << "\n \n";
   }
   CHECK_THROWS_AS(model::read_text_lines(scratch / "blank.txt"), error);
+  {
+    std::ofstream out(scratch / "latin1.txt", std::ios::binary);
+    out << "caf\xc3\xa9 is fine\nna\xefve is not\n";
+  }
+  CHECK_THROWS_WITH_AS(model::read_text_lines(scratch / "latin1.txt"),
+                       doctest::Contains("latin1.txt: line 2 is not valid UTF-8 (byte 3)"), error);
   const Model lm = tiny_model(9, 256);
   const std::vector<std::string> overflow{"hello 1e39 world"};  // finite double, infinite float
   CHECK_THROWS_AS(model::text_dataset(lm, overflow), error);

@@ -10,6 +10,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
+#include <causalqwen/tokenizer/utf8.hpp>
 #include <causalqwen/train/dataset.hpp>
 
 #include <cmath>
@@ -27,13 +28,17 @@
 namespace causalqwen::model {
 
 /// The non-empty lines of a UTF-8 text file ("\r\n" endings accepted). A file that cannot be
-/// read or holds no text -> causalqwen::error naming it.
+/// read, holds no text or a line that is not valid UTF-8 -> causalqwen::error naming it.
 inline std::vector<std::string> read_text_lines(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   require(in.good(), "cannot open text file ", file.string());
   std::vector<std::string> lines;
+  std::size_t line_number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t bad = utf8::first_invalid(line);
+    require(bad == line.size(), file.string(), ": line ", line_number, " is not valid UTF-8 (byte ", bad + 1, ")");
     if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(std::move(line));
   }
   require(!in.bad(), "error while reading ", file.string());
