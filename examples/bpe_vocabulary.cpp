@@ -3,7 +3,7 @@
 //
 //   bpe_vocabulary --data FILE... --merges N --out tokenizer.json
 
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 

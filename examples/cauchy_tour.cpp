@@ -1,7 +1,7 @@
 // A walk through the Cauchy mathematics the causal head rests on, with readable output:
 // the univariate law and its stable tails, the independent latent U, linear closure, sampling,
 // divergences and Fisher information, and finally a fusion certificate for domain deltas.
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 

@@ -6,8 +6,8 @@
 //
 //   causal_demo [--model DIR] [--prompts FILE.jsonl]... [--quick]
 
-#include "default_model.hpp"
-#include "program.hpp"
+#include "cli/default_model.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 

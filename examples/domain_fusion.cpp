@@ -6,7 +6,7 @@
 // numbers.
 //
 //   domain_fusion [--quick] [--report docs/experiments.md] [--seed 1]
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 

@@ -8,7 +8,7 @@
 //   qwen_backward --model DIR --tokens 1,5,9 [--upstream G.npy] --loss hidden|lm --out grads.safetensors
 //                 [--threads 2] [--compare REF.safetensors --tolerance 1e-4]
 
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/backbone/qwen2_parameters.hpp>
 #include <causalqwen/backbone/qwen2_training.hpp>

@@ -5,7 +5,7 @@
 //   qwen_forward --model DIR|FILE.gguf --tokens 1,5,9 [--threads 2] [--weights as-stored|f32|bf16]
 //                [--dump-logits FILE]
 
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/backbone/qwen2.hpp>
 #include <causalqwen/backbone/qwen2_gguf.hpp>

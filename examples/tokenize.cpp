@@ -8,7 +8,7 @@
 // All of standard input is one text (encode) or one whitespace-separated list of ids (decode).
 // Invalid UTF-8, a malformed id or an id outside the vocabulary: a message and exit status 1.
 
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/tokenizer/gguf_tokenizer.hpp>
 #include <causalqwen/tokenizer/tokenizer.hpp>

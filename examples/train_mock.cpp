@@ -2,7 +2,7 @@
 // ground-truth causal head labels them (class, and a value at <NUM> positions), and a causal
 // head is trained from random init on them. Prints how close it gets to the ground truth, and
 // what the design's gate (alpha = 0) does compared with no gate (alpha = 1).
-#include "program.hpp"
+#include "cli/program.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 

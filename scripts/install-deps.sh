@@ -7,9 +7,10 @@
 #                                    (scripts/build_corpus.py: dict-gcide, dict-elements, units)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev doctest-dev libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin)
+          nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin
+          libcpp-httplib-dev python3 curl)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev libomp-dev)
-[ "${1:-}" = "--corpus" ] && packages+=(python3 dict-gcide dict-elements units)
+[ "${1:-}" = "--corpus" ] && packages+=(dict-gcide dict-elements units)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

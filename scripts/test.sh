@@ -16,11 +16,13 @@ if $sanitize; then
   # Clang: a second compiler over the same code, and a third cheaper than GCC to build with the
   # sanitizers; the libFuzzer targets come in the same build (scripts/fuzz.sh --build
   # build-sanitize). -O1 and line tables only: the reports keep file:line, the build is much cheaper.
-  # The example programs are thin command lines over the library entry points the suite runs here
-  # (tests/reliability drives them on the bad-input corpus); they run in the Release build.
+  # The example programs and the causalqwen command are thin command lines over the library entry
+  # points the suite runs here (tests/reliability drives them on the bad-input corpus); they run
+  # in the Release build.
   cmake -S . -B "$dir" "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCAUSALQWEN_SANITIZE=ON -DCAUSALQWEN_FUZZ=ON \
-    -DCAUSALQWEN_BUILD_TESTS=ON -DCAUSALQWEN_BUILD_EXAMPLES=OFF -DCAUSALQWEN_BUILD_BENCHMARKS=OFF
+    -DCAUSALQWEN_BUILD_TESTS=ON -DCAUSALQWEN_BUILD_EXAMPLES=OFF -DCAUSALQWEN_BUILD_COMMAND=OFF \
+    -DCAUSALQWEN_BUILD_BENCHMARKS=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 else
   dir=build

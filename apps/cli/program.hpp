@@ -1,8 +1,7 @@
 #pragma once
 // How every program reports failure: one line "<program>: error: <what failed, naming the file
-// or field>" on stderr and exit code 1, whatever was thrown. A command-line mistake is CLI11's
-// business (its own message and exit code); memory exhaustion names itself instead of printing
-// a bare std::bad_alloc.
+// or field>" on stderr and exit code 1, whatever was thrown, a command-line mistake included;
+// memory exhaustion names itself instead of printing a bare std::bad_alloc.
 
 #include <causalqwen/core/error.hpp>
 
@@ -21,8 +20,11 @@ int run_program(std::string_view name, CLI::App& app, int argc, char** argv, Bod
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help and --version print and succeed; every other command-line mistake is a failure (1).
-    return app.exit(e) == 0 ? 0 : 1;
+    // --help and --version print and succeed; every other command-line mistake is the same one
+    // line as any other failure, with exit code 1.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%.*s: error: %s (see --help)\n", int(name.size()), name.data(), e.what());
+    return 1;
   }
   try {
     return body();
