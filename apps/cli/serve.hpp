@@ -261,6 +261,17 @@ class Service {
   Service(const Model& lm, std::string model_name, std::size_t max_tokens, std::size_t max_request_bytes)
       : lm_(lm), model_name_(std::move(model_name)), max_tokens_(max_tokens), max_request_bytes_(max_request_bytes) {}
 
+  /// The prompt encoded, refused before any work when it and the tokens asked for do not fit the
+  /// model's context (the last decision is not fed back, so it needs no position).
+  NumberedText encoded_prompt(const GenerationRequest& r) const {
+    NumberedText prompt = lm_.encode(r.prompt);
+    const auto context = static_cast<std::size_t>(lm_.backbone().config().max_position_embeddings);
+    if (prompt.ids.size() + r.options.max_tokens - 1 > context)
+      bad_request("the prompt's ", prompt.ids.size(), " tokens and \"max_tokens\": ", r.options.max_tokens,
+                  " do not fit the model's context of ", context, " positions");
+    return prompt;
+  }
+
   void health(httplib::Response& res) const { send_json(res, 200, {{"status", "ok"}, {"model", model_name_}}); }
 
   void completions(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
@@ -268,7 +279,7 @@ class Service {
       const Json body = json_body(req, res, read);
       const GenerationRequest r = parse_generation(body, max_tokens_);
       const bool stream = flag(body, "stream");
-      const NumberedText prompt = lm_.encode(r.prompt);
+      const NumberedText prompt = encoded_prompt(r);
       const model::Generation g = model::generate(lm_, prompt, r.options);
 
       Json head = {{"id", "cmpl-" + std::to_string(++completions_)},
@@ -319,7 +330,7 @@ class Service {
           bad_request("\"level\" must be a number strictly between 0 and 1, got ", shown(*l));
         level = l->get<double>();
       }
-      const model::Generation g = model::generate(lm_, lm_.encode(r.prompt), r.options);
+      const model::Generation g = model::generate(lm_, encoded_prompt(r), r.options);
 
       Json decisions = Json::array();
       for (std::size_t i = 0; i < g.tokens.size(); ++i) {

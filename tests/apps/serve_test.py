@@ -304,6 +304,7 @@ def hostile_requests(port):
         ("level NaN (not JSON)", 400, body('{"prompt": "a", "level": NaN}', causal)),
         ("stream on /v1/causal", 400, fields(causal, stream=True)),
         ("a prompt longer than the model's context", 400, fields(prompt="word " * 400)),
+        ("a prompt that fits, but not with max_tokens", 400, fields(prompt="word " * 200, max_tokens=100)),
         ("invalid UTF-8 bytes in the prompt", 400, body(b'{"prompt": "caf\xff\xfe"}')),
         ("an overlong UTF-8 encoding in the prompt", 400, body(b'{"prompt": "\xc0\xaf"}')),
         ("a UTF-8 sequence cut short in the prompt", 400, body(b'{"prompt": "\xe2\x82"}')),
