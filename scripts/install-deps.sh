@@ -8,7 +8,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev doctest-dev libbenchmark-dev
           nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin
-          libcpp-httplib-dev python3 curl)
+          libcpp-httplib-dev python3 curl pybind11-dev python3-dev python3-numpy python3-pytest)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev libomp-dev)
 [ "${1:-}" = "--corpus" ] && packages+=(dict-gcide dict-elements units)
 missing=()

@@ -27,7 +27,7 @@ if $sanitize; then
 else
   dir=build
   cmake -S . -B "$dir" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release -DCAUSALQWEN_SANITIZE=OFF -DCAUSALQWEN_BUILD_TESTS=ON \
-    -DCAUSALQWEN_BUILD_EXAMPLES=ON -DCAUSALQWEN_BUILD_BENCHMARKS=ON
+    -DCAUSALQWEN_BUILD_EXAMPLES=ON -DCAUSALQWEN_BUILD_BENCHMARKS=ON -DCAUSALQWEN_PYTHON=ON
 fi
 cmake --build "$dir" -j"$(nproc)"
 ctest --test-dir "$dir" --output-on-failure -j"$(nproc)"

@@ -149,6 +149,13 @@ struct VerifyCommand {
   }
 
   int run() const {
+    const auto r = report();
+    print_report(r, rows);
+    if (!csv_file.empty()) write_file_atomically(csv_file, report_csv(r));
+    return r.certified() ? 0 : 3;
+  }
+
+  domain::FusionReport<double> report() const {
     const Vector<double> weights = alpha_vector(alpha, delta_files.size());
     const Model lm = model.load();
     // The certificate is computed in double: the float head and deltas widen exactly, and their
@@ -159,11 +166,8 @@ struct VerifyCommand {
     const auto deltas = load_deltas(delta_files, base);
     const RowMatrix<double> hidden =
         model::text_dataset(lm, model::read_text_lines(data_file)).hidden.cast<double>();
-    const auto report = domain::fusion_report<Link>(base, std::span<const domain::KnowledgeDelta<double>>(deltas),
-                                                    weights, hidden);
-    print_report(report, rows);
-    if (!csv_file.empty()) write_file_atomically(csv_file, report_csv(report));
-    return report.certified() ? 0 : 3;
+    return domain::fusion_report<Link>(base, std::span<const domain::KnowledgeDelta<double>>(deltas), weights,
+                                       hidden);
   }
 };
 
