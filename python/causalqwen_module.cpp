@@ -153,8 +153,13 @@ PYBIND11_MODULE(causalqwen, m) {
         c.model.threads = threads;
         c.delta_files = deltas;
         c.data_file = data;
-        for (std::size_t i = 0; i < alpha.size(); ++i) c.alpha += (i ? "," : "") + cq::format_number(alpha[i]);
-        const auto r = c.report();
+        cq::require(alpha.empty() || alpha.size() == deltas.size(), "verify_fusion: ", alpha.size(),
+                    " weights for ", deltas.size(), " deltas");
+        const cq::Vector<double> weights =
+            alpha.empty() ? cq::Vector<double>::Ones(static_cast<Eigen::Index>(deltas.size()))
+                          : cq::Vector<double>(Eigen::Map<const cq::Vector<double>>(
+                                alpha.data(), static_cast<Eigen::Index>(alpha.size())));
+        const auto r = c.report(weights);
         return py::dict(
             "exact_kl"_a = per_position(r, [](const auto& p) { return value_or_nan(p.exact_kl); }),
             "design_estimate"_a = per_position(r, [](const auto& p) { return value_or_nan(p.design_estimate); }),

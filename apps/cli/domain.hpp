@@ -149,14 +149,14 @@ struct VerifyCommand {
   }
 
   int run() const {
-    const auto r = report();
+    const auto r = report(alpha_vector(alpha, delta_files.size()));
     print_report(r, rows);
     if (!csv_file.empty()) write_file_atomically(csv_file, report_csv(r));
     return r.certified() ? 0 : 3;
   }
 
-  domain::FusionReport<double> report() const {
-    const Vector<double> weights = alpha_vector(alpha, delta_files.size());
+  /// The report for the fusion weights `weights` (one per delta file).
+  domain::FusionReport<double> report(const Vector<double>& weights) const {
     const Model lm = model.load();
     // The certificate is computed in double: the float head and deltas widen exactly, and their
     // checksums are taken over the widened values.
