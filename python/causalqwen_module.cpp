@@ -1,6 +1,7 @@
-// The Python module `causalqwen`: the Cauchy law, causal models (encoding, hidden states, the
-// head's decisions, generation) and the domain workflow (adaptation on text, fusion and its
-// certificate), with numpy arrays in and out. Inputs are read through Eigen::Ref (no copy when the
+// The Python module `causalqwen`: the Cauchy law, the tokenizer, the causal head in double
+// precision (forward, decisions, loss and its analytic gradient), causal models (encoding, hidden
+// states, decisions, generation) and the domain workflow (adaptation on text, knowledge deltas,
+// fusion and its certificate), with numpy arrays in and out. Inputs are read through Eigen::Ref (no copy when the
 // array is already C-contiguous of the right dtype); results are new arrays. Library errors
 // arrive in Python as ValueError with the library's message.
 
@@ -28,7 +29,9 @@ using namespace pybind11::literals;
 namespace {
 
 using Model = cq::cli::Model;
+using Head = cq::head::CausalHead<double, cq::cli::Link, cq::cli::Thresholds>;
 using FloatRows = Eigen::Ref<const cq::RowMatrix<float>>;
+using DoubleRows = Eigen::Ref<const cq::RowMatrix<double>>;
 
 template <class T>
 py::array_t<T> array(const std::vector<T>& values) {
@@ -54,6 +57,74 @@ py::array_t<double> per_position(const cq::domain::FusionReport<double>& r, Get&
 
 double value_or_nan(const cq::FusionResult<double>& r) { return r ? r.value() : std::nan(""); }
 
+/// Parameters (or their gradient) as {"abduction.loc_weight": array, ...}, the checkpoint's names.
+template <cq::head::ParameterSet P>
+py::dict blocks_dict(const P& params) {
+  py::dict d;
+  cq::head::for_each_block(params, [&](const std::string& name, const auto& block) { d[name.c_str()] = block; });
+  return d;
+}
+
+template <cq::head::ParameterSet P>
+P blocks_from_dict(P params, const py::dict& d, std::string_view who) {
+  cq::head::for_each_block(params, [&](const std::string& name, auto& block) {
+    cq::require(d.contains(name.c_str()), who, ": no parameter '", name, "'");
+    try {
+      block = py::cast<std::decay_t<decltype(block)>>(d[name.c_str()]);
+    } catch (const py::cast_error&) {
+      cq::fail(who, ": parameter '", name, "' is not a float array of ", block.rows() > 1 && block.cols() > 1 ? 2 : 1,
+               " dimension(s)");
+    }
+  });
+  return params;
+}
+
+cq::RowMatrix<double> hidden_for(const Head& head, const DoubleRows& h, std::string_view who) {
+  cq::require(static_cast<std::size_t>(h.cols()) == head.hidden_size(), who, ": hidden states have ", h.cols(),
+              " columns, the head expects H = ", head.hidden_size());
+  cq::require(h.allFinite(), who, ": hidden states contain NaN or infinity");
+  return h;
+}
+
+cq::head::Targets<double> targets_of(const std::vector<std::int32_t>& classes, const std::vector<double>& values,
+                                     const std::optional<std::vector<std::uint8_t>>& ignore) {
+  cq::head::Targets<double> t{classes, Eigen::Map<const cq::Vector<double>>(values.data(),
+                                                                            static_cast<Eigen::Index>(values.size())),
+                              ignore.value_or(std::vector<std::uint8_t>{})};
+  return t;
+}
+
+cq::head::LossOptions<double> loss_options(double lambda, double gate_alpha, bool gate_gradient,
+                                           const std::string& class_reduction) {
+  cq::require(class_reduction == "sum" || class_reduction == "mean", "loss: class_reduction must be 'sum' or 'mean', got '",
+              class_reduction, "'");
+  return {.lambda = lambda,
+          .gate_alpha = gate_alpha,
+          .gate_gradient = gate_gradient,
+          .class_reduction = class_reduction == "sum" ? cq::head::ClassReduction::sum : cq::head::ClassReduction::mean};
+}
+
+py::dict loss_dict(const cq::head::LossValue<double>& l) {
+  return py::dict("total"_a = l.total, "classification"_a = l.classification, "regression"_a = l.regression,
+                  "positions"_a = l.positions);
+}
+
+py::dict delta_dict(const cq::domain::KnowledgeDelta<double>& d) {
+  return py::dict("domain"_a = d.domain, "scale_link"_a = d.scale_link, "base_checksum"_a = d.base_checksum,
+                  "epsilon"_a = d.epsilon, "max_kl"_a = d.max_kl, "kl_weight"_a = d.kl_weight,
+                  "weights"_a = blocks_dict(d.weights));
+}
+
+std::filesystem::path tokenizer_file(const std::filesystem::path& path) {
+  return std::filesystem::is_directory(path) ? path / "tokenizer.json" : path;
+}
+
+cq::Vector<double> weights_of(const std::vector<double>& alpha, std::size_t deltas, std::string_view who) {
+  cq::require(alpha.empty() || alpha.size() == deltas, who, ": ", alpha.size(), " weights for ", deltas, " deltas");
+  if (alpha.empty()) return cq::Vector<double>::Ones(static_cast<Eigen::Index>(deltas));
+  return Eigen::Map<const cq::Vector<double>>(alpha.data(), static_cast<Eigen::Index>(alpha.size()));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(causalqwen, m) {
@@ -78,6 +149,135 @@ PYBIND11_MODULE(causalqwen, m) {
       "median"_a, "scale"_a, "level"_a, "The central interval of Cauchy(median, scale) holding probability level.");
   m.attr("default_model") = cq::programs::default_model_dir();
 
+  py::class_<cq::Tokenizer>(m, "Tokenizer", "A byte-level BPE tokenizer (Hugging Face tokenizer.json).")
+      .def(py::init([](const std::filesystem::path& path) { return cq::Tokenizer::from_file(tokenizer_file(path)); }),
+           "path"_a, "A tokenizer.json, or a model directory holding one.")
+      .def_property_readonly("id_limit", &cq::Tokenizer::id_limit, "One past the largest id.")
+      .def_property_readonly("added_tokens",
+                             [](const cq::Tokenizer& t) {
+                               std::vector<std::string> out;
+                               for (const auto& a : t.added_tokens()) out.push_back(a.content);
+                               return out;
+                             })
+      .def(
+          "encode",
+          [](const cq::Tokenizer& t, const std::string& text, bool parse_special) {
+            return array(t.encode(text, {.parse_special = parse_special}));
+          },
+          "text"_a, "parse_special"_a = false,
+          "Ids of the text (int32). Special tokens written in the text count only with parse_special.")
+      .def(
+          "decode",
+          [](const cq::Tokenizer& t, const std::vector<cq::TokenId>& ids, bool skip_special) {
+            return t.decode(ids, {.skip_special = skip_special});
+          },
+          "ids"_a, "skip_special"_a = false)
+      .def("token", &cq::Tokenizer::token, "id"_a, "The vocabulary spelling of a token.")
+      .def("token_id", &cq::Tokenizer::token_id, "token"_a, "The id of a vocabulary spelling, or None.");
+
+  py::class_<Head>(m, "CausalHead",
+                   "The causal head in float64: abduction -> exogenous noise -> action -> one-vs-rest decisions and "
+                   "the <NUM> value, with the loss and its analytic gradient.")
+      .def(py::init([](const std::optional<std::filesystem::path>& model) {
+             return cq::cli::head_of_model_directory(model_path(model));
+           }),
+           "model"_a = py::none(), "The head of a causal model directory (None: the embedded model).")
+      .def_static(
+          "random",
+          [](std::size_t hidden, std::size_t latent, std::size_t classes, std::uint64_t seed) {
+            cq::require(hidden > 0 && latent > 0 && classes >= 2, "CausalHead.random: need hidden, latent > 0 and "
+                        "classes >= 2, got ", hidden, ", ", latent, ", ", classes);
+            std::mt19937_64 rng(seed);
+            return Head::random(hidden, latent, classes, rng);
+          },
+          "hidden"_a, "latent"_a, "classes"_a, "seed"_a = 0, "A freshly initialised head (H, D, K+1).")
+      .def_property_readonly("hidden_size", &Head::hidden_size)
+      .def_property_readonly("latent_size", &Head::latent_size)
+      .def_property_readonly("classes", &Head::classes, "K + 1; the last class is <NUM>.")
+      .def_property_readonly_static("scale_link", [](py::object) { return std::string(cq::cli::Link::name()); })
+      .def(
+          "params", [](const Head& h) { return blocks_dict(h.params()); },
+          "Every parameter as {name: array} (copies), named as in the checkpoint.")
+      .def(
+          "set_params", [](Head& h, const py::dict& d) { h.set_params(blocks_from_dict(h.params(), d, "set_params")); },
+          "params"_a, "Replaces every parameter; shapes must match, values must be finite.")
+      .def(
+          "forward",
+          [](const Head& head, const DoubleRows& h) {
+            const auto f = head.forward(hidden_for(head, h, "forward"));
+            const auto& a = f.action;
+            const cq::Vector<double> c = head.action().threshold();
+            cq::RowMatrix<double> p(a.class_loc.rows(), a.class_loc.cols());
+            for (Eigen::Index i = 0; i < p.rows(); ++i)
+              for (Eigen::Index k = 0; k < p.cols(); ++k)
+                p(i, k) = cq::stable::ovr_probability(a.class_loc(i, k) - c(k), a.class_scale(i, k));
+            return py::dict("latent_loc"_a = f.perturbed.latent.loc, "latent_scale"_a = f.perturbed.latent.scale,
+                            "class_loc"_a = a.class_loc, "class_scale"_a = a.class_scale, "probabilities"_a = p,
+                            "value_loc"_a = a.value_loc, "value_scale"_a = a.value_scale);
+          },
+          "hidden"_a,
+          "Every law of the head for h [N x H]: U after the noise, the class scores S_k, P_k = P(S_k > C_k), the "
+          "<NUM> value Y.")
+      .def(
+          "predict",
+          [](const Head& head, const DoubleRows& h) {
+            const auto p = head.predict(hidden_for(head, h, "predict"));
+            return py::dict("classes"_a = array(p.classes), "confidence"_a = p.confidence, "value_loc"_a = p.value_loc,
+                            "value_scale"_a = p.value_scale);
+          },
+          "hidden"_a, "The decision per row: class, its P_k, the value's loc and scale.")
+      .def(
+          "loss",
+          [](const Head& head, const DoubleRows& h, const std::vector<std::int32_t>& classes,
+             const std::vector<double>& values, const std::optional<std::vector<std::uint8_t>>& ignore, double lambda,
+             double gate_alpha, bool gate_gradient, const std::string& class_reduction) {
+            return loss_dict(head.loss(hidden_for(head, h, "loss"), targets_of(classes, values, ignore),
+                                       loss_options(lambda, gate_alpha, gate_gradient, class_reduction)));
+          },
+          "hidden"_a, "classes"_a, "values"_a, "ignore"_a = py::none(), "lam"_a = 1.0, "gate_alpha"_a = 0.0,
+          "gate_gradient"_a = true, "class_reduction"_a = "sum",
+          "The training loss: sum_k BCE + lam * gate * Cauchy NLL at <NUM> targets, averaged over positions.")
+      .def(
+          "loss_and_gradient",
+          [](const Head& head, const DoubleRows& h, const std::vector<std::int32_t>& classes,
+             const std::vector<double>& values, const std::optional<std::vector<std::uint8_t>>& ignore, double lambda,
+             double gate_alpha, bool gate_gradient, const std::string& class_reduction) {
+            const auto [l, g] = head.loss_and_gradient(hidden_for(head, h, "loss_and_gradient"),
+                                                       targets_of(classes, values, ignore),
+                                                       loss_options(lambda, gate_alpha, gate_gradient, class_reduction));
+            py::dict grads = blocks_dict(g.params);
+            grads["hidden"] = g.hidden;
+            return py::make_tuple(loss_dict(l), grads);
+          },
+          "hidden"_a, "classes"_a, "values"_a, "ignore"_a = py::none(), "lam"_a = 1.0, "gate_alpha"_a = 0.0,
+          "gate_gradient"_a = true, "class_reduction"_a = "sum",
+          "The loss and its analytic gradient w.r.t. every parameter (same names as params()) and 'hidden'.")
+      .def(
+          "fused",
+          [](const Head& head, const std::vector<std::filesystem::path>& deltas, const std::vector<double>& alpha) {
+            Head fused = head;
+            cq::cli::fuse_into(fused, deltas, weights_of(alpha, deltas.size(), "fused"));
+            return fused;
+          },
+          "deltas"_a, "alpha"_a = std::vector<double>{},
+          "This head with the abduction W_base + sum_j alpha_j delta_j (the deltas must be taken against it).");
+
+  m.def(
+      "load_delta", [](const std::filesystem::path& file) { return delta_dict(cq::domain::load_delta<double>(file)); },
+      "file"_a, "A knowledge delta: its domain, base checksum, achieved KL and the weights W' - W_base.");
+  m.def(
+      "fuse",
+      [](const std::vector<std::filesystem::path>& deltas, const std::filesystem::path& out,
+         const std::vector<double>& alpha, const std::optional<std::filesystem::path>& model) {
+        cq::cli::FuseCommand c;
+        c.model_dir = model_path(model);
+        c.out_dir = out;
+        c.delta_files = deltas;
+        c.write(weights_of(alpha, deltas.size(), "fuse"));
+      },
+      "deltas"_a, "out"_a, "alpha"_a = std::vector<double>{}, "model"_a = py::none(),
+      "Writes the causal model directory `out`: the model's abduction plus sum_j alpha_j delta_j.");
+
   py::class_<Model>(m, "CausalLM", "A causal language model for inference (tokenizer, Qwen2 backbone, causal head).")
       .def(py::init([](const std::optional<std::filesystem::path>& path, int threads) {
              return cq::model::load_causal_lm<Model>(model_path(path), cq::CpuBackend<float>(threads));
@@ -87,6 +287,7 @@ PYBIND11_MODULE(causalqwen, m) {
       .def_property_readonly("num_token", &Model::num_token, "The id (and class) of <NUM>.")
       .def_property_readonly("classes", &Model::classes, "K + 1.")
       .def_property_readonly("hidden_size", [](const Model& lm) { return lm.head().hidden_size(); })
+      .def_property_readonly("tokenizer", &Model::tokenizer, py::return_value_policy::reference_internal)
       .def(
           "encode",
           [](const Model& lm, const std::string& text) {
@@ -153,13 +354,7 @@ PYBIND11_MODULE(causalqwen, m) {
         c.model.threads = threads;
         c.delta_files = deltas;
         c.data_file = data;
-        cq::require(alpha.empty() || alpha.size() == deltas.size(), "verify_fusion: ", alpha.size(),
-                    " weights for ", deltas.size(), " deltas");
-        const cq::Vector<double> weights =
-            alpha.empty() ? cq::Vector<double>::Ones(static_cast<Eigen::Index>(deltas.size()))
-                          : cq::Vector<double>(Eigen::Map<const cq::Vector<double>>(
-                                alpha.data(), static_cast<Eigen::Index>(alpha.size())));
-        const auto r = c.report(weights);
+        const auto r = c.report(weights_of(alpha, deltas.size(), "verify_fusion"));
         return py::dict(
             "exact_kl"_a = per_position(r, [](const auto& p) { return value_or_nan(p.exact_kl); }),
             "design_estimate"_a = per_position(r, [](const auto& p) { return value_or_nan(p.design_estimate); }),

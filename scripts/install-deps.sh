@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs, only those that are missing.
-#   scripts/install-deps.sh          the build and the tests
+#   scripts/install-deps.sh          the build, the demo and the tests
+#   scripts/install-deps.sh --tests  also PyTorch (python3-torch), against whose autograd one test
+#                                    checks the head's gradients (skipped without it)
 #   scripts/install-deps.sh --fuzz   also Clang with libFuzzer and its OpenMP (scripts/fuzz.sh and
 #                                    the sanitizer build of scripts/test.sh --sanitize)
 #   scripts/install-deps.sh --corpus also the Debian text the default model is trained on
@@ -27,4 +29,8 @@ fi
 if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends npm ||
     echo "note: npm could not be installed; tests that need the real Qwen vocabulary will be skipped"
+fi
+if [ "${1:-}" = "--tests" ] && ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-torch ||
+    echo "note: python3-torch could not be installed; python.torch_autograd will be skipped"
 fi

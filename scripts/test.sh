@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=false
 [ "${1:-}" = "--sanitize" ] && sanitize=true
-if $sanitize; then scripts/install-deps.sh --fuzz; else scripts/install-deps.sh; fi
+if $sanitize; then scripts/install-deps.sh --fuzz; else scripts/install-deps.sh --tests; fi
 scripts/fetch-test-data.sh || echo "note: optional test data could not be fetched; the tests that need it will say so"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -52,6 +52,14 @@ inline head::CausalHead<double, Link, Thresholds> head_of_model_directory(const 
   return head::load_head<double, Link, Thresholds>(file);
 }
 
+/// Replaces the head's abduction by W_base + sum_j weights_j delta_j, the deltas read from `files`.
+inline void fuse_into(head::CausalHead<double, Link, Thresholds>& head, const std::vector<std::filesystem::path>& files,
+                      const Vector<double>& weights) {
+  const auto deltas = load_deltas(files, head.abduction().params());
+  head.abduction().set_params(domain::fuse_abduction<Link>(
+      head.abduction().params(), std::span<const domain::KnowledgeDelta<double>>(deltas), weights));
+}
+
 struct AdaptCommand {
   ModelOptions model;
   std::filesystem::path data_file, out_file;
@@ -113,21 +121,23 @@ struct FuseCommand {
   }
 
   int run() const {
+    write(alpha_vector(alpha, delta_files.size()));
+    std::printf("wrote %s: the abduction of %s plus %zu deltas\n", out_dir.string().c_str(), model_dir.string().c_str(),
+                delta_files.size());
+    return 0;
+  }
+
+  /// Writes the fused model for the fusion weights `weights` (one per delta file).
+  void write(const Vector<double>& weights) const {
     require(std::filesystem::weakly_canonical(model_dir) != std::filesystem::weakly_canonical(out_dir),
             "--out must differ from --model");
-    const Vector<double> weights = alpha_vector(alpha, delta_files.size());
     auto head = head_of_model_directory(model_dir);
-    const auto deltas = load_deltas(delta_files, head.abduction().params());
-    head.abduction().set_params(domain::fuse_abduction<Link>(
-        head.abduction().params(), std::span<const domain::KnowledgeDelta<double>>(deltas), weights));
+    fuse_into(head, delta_files, weights);
     std::filesystem::create_directories(out_dir);
     for (const auto& entry : std::filesystem::directory_iterator(model_dir))
       if (entry.is_regular_file() && entry.path().filename() != model::kCausalHeadFile)
         write_file_atomically(out_dir / entry.path().filename(), io::read_file(entry.path(), "model file"));
     head::save_head(head, out_dir / model::kCausalHeadFile);
-    std::printf("wrote %s: the abduction of %s plus %zu deltas\n", out_dir.string().c_str(), model_dir.string().c_str(),
-                deltas.size());
-    return 0;
   }
 };
 
