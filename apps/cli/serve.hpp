@@ -218,34 +218,6 @@ inline GenerationRequest parse_generation(const Json& body, std::size_t max_toke
   return r;
 }
 
-/// One piece of g.text per generated token, so that the pieces add up to g.text exactly: each
-/// ends where its token's bytes end, moved back to the start of a character when a token holds
-/// only part of one (that character goes out with a later token), and nothing is cut past the
-/// first byte that decode repaired as ill-formed UTF-8 (the rest goes out with the last token).
-/// The stop token, which g.text leaves out, gets an empty piece.
-inline std::vector<std::string> stream_pieces(const Model& lm, const model::Generation& g) {
-  const std::size_t shown_tokens = g.tokens.size() - (g.stopped ? 1 : 0);
-  std::string raw;
-  std::vector<std::size_t> ends;
-  for (std::size_t i = 0; i < shown_tokens; ++i) {
-    raw += g.tokens[i] == lm.num_token() ? format_number(g.values[i])
-                                         : lm.tokenizer().decode_bytes(std::span(&g.tokens[i], 1));
-    ends.push_back(raw.size());
-  }
-  const std::size_t agreed =
-      std::size_t(std::mismatch(raw.begin(), raw.end(), g.text.begin(), g.text.end()).first - raw.begin());
-  const auto continuation = [&](std::size_t at) { return (static_cast<unsigned char>(g.text[at]) & 0xC0) == 0x80; };
-  std::vector<std::string> pieces;
-  std::size_t begin = 0;
-  for (std::size_t i = 0; i < g.tokens.size(); ++i) {
-    std::size_t end = i + 1 >= shown_tokens ? g.text.size() : std::min(ends[i], agreed);
-    while (end > begin && end < g.text.size() && continuation(end)) --end;
-    pieces.push_back(g.text.substr(begin, end - begin));
-    begin = end;
-  }
-  return pieces;
-}
-
 /// The endpoints' work, shared by the HTTP worker threads.
 ///
 /// Concurrent model::generate calls on the one const model are safe, so they are not serialised:
@@ -280,17 +252,16 @@ class Service {
       const GenerationRequest r = parse_generation(body, max_tokens_);
       const bool stream = flag(body, "stream");
       const NumberedText prompt = encoded_prompt(r);
-      const model::Generation g = model::generate(lm_, prompt, r.options);
-
       Json head = {{"id", "cmpl-" + std::to_string(++completions_)},
                    {"object", "text_completion"},
                    {"created", std::time(nullptr)},
                    {"model", model_name_}};
-      const auto choice = [&](const std::string& text, bool last) {
-        return Json::array({{{"text", text}, {"index", 0}, {"finish_reason", last ? finish_reason(g) : Json()}}});
+      const auto choice = [](const std::string& text, const Json& reason) {
+        return Json::array({{{"text", text}, {"index", 0}, {"finish_reason", reason}}});
       };
       if (!stream) {
-        head["choices"] = choice(g.text, true);
+        const model::Generation g = model::generate(lm_, prompt, r.options);
+        head["choices"] = choice(g.text, finish_reason(g));
         // The stop token counts: it is one of the max_tokens decisions.
         head["usage"] = {{"prompt_tokens", prompt.ids.size()},
                          {"completion_tokens", g.tokens.size()},
@@ -298,24 +269,30 @@ class Service {
         send_json(res, 200, head);
         return;
       }
-      // model::generate has no per-token callback, so the stream is the finished generation,
-      // one event per generated token: the client still receives the text piece by piece in
-      // OpenAI's format, but the first piece only once the whole generation is done.
-      std::vector<std::string> events;
-      const std::vector<std::string> pieces = stream_pieces(lm_, g);
-      for (std::size_t i = 0; i < pieces.size(); ++i) {
-        head["choices"] = choice(pieces[i], i + 1 == pieces.size());
-        events.push_back("data: " + dump(head) + "\n\n");
-      }
-      events.push_back("data: [DONE]\n\n");
+      // Live: the request was checked above, so from here the answer is 200 and the generation
+      // runs inside the stream, one event per decision as it is made; a client that goes away ends
+      // it. A failure after the first event can only be reported in the stream itself.
       res.set_header("Cache-Control", "no-cache");
-      res.set_chunked_content_provider("text/event-stream",
-                                       [events = std::move(events)](std::size_t, httplib::DataSink& sink) {
-                                         for (const std::string& event : events)
-                                           if (!sink.write(event.data(), event.size())) return false;
-                                         sink.done();
-                                         return true;
-                                       });
+      res.set_chunked_content_provider(
+          "text/event-stream", [this, prompt, options = r.options, head, choice](std::size_t, httplib::DataSink& sink) mutable {
+            const auto send = [&sink](const std::string& payload) {
+              const std::string event = "data: " + payload + "\n\n";
+              return sink.write(event.data(), event.size());
+            };
+            model::TextStream<Model> text(lm_);
+            options.on_decision = [&](const model::Generation& g, bool last) {
+              head["choices"] = choice(text.next(g, last), last ? finish_reason(g) : Json());
+              return send(dump(head));
+            };
+            try {
+              model::generate(lm_, prompt, options);
+            } catch (const std::exception& e) {
+              send(dump({{"error", {{"message", e.what()}, {"type", "server_error"}}}}));
+            }
+            if (!send("[DONE]")) return false;
+            sink.done();
+            return true;
+          });
     });
   }
 

@@ -63,6 +63,7 @@
 #include <causalqwen/model/causal_lm_training.hpp>
 #include <causalqwen/model/decoder_backbone.hpp>
 #include <causalqwen/model/generation.hpp>
+#include <causalqwen/model/text_stream.hpp>
 #include <causalqwen/model/number_evaluation.hpp>
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>

@@ -1,5 +1,6 @@
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/generation.hpp>
+#include <causalqwen/model/text_stream.hpp>
 
 #include "fixtures.hpp"
 
@@ -74,6 +75,53 @@ TEST_CASE("a <NUM> decision writes its value and feeds it back; end-of-text stop
   CHECK(stopped.tokens == std::vector<TokenId>{eos});
   CHECK(stopped.text.empty());
   CHECK_THROWS_AS(model::generate(lm, "", {}), error);
+}
+
+TEST_CASE("a text stream's pieces are final and add up to the generation's text") {
+  const Model lm = tiny_model(7);
+  // Sampling over 266 byte-level ids makes partial and ill-formed UTF-8 likely.
+  bool split_character = false;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    model::TextStream<Model> stream(lm);
+    std::string sent;
+    std::size_t calls = 0;
+    model::GenerationOptions options{.max_tokens = 40, .sample = true, .seed = seed};
+    options.on_decision = [&](const model::Generation& so_far, bool last) {
+      CHECK(so_far.tokens.size() == ++calls);
+      const std::string piece = stream.next(so_far, last);
+      split_character |= piece.empty() && !last;
+      sent += piece;
+      return true;
+    };
+    const auto g = model::generate(lm, prompt, options);
+    CHECK(calls == g.tokens.size());
+    CHECK(sent == g.text);
+  }
+  CHECK(split_character);
+
+  // By hand: the two bytes of "é" as two tokens, a number, an ill-formed byte at the end.
+  const auto byte_token = [&](unsigned char b) {
+    return *lm.tokenizer().token_id(byte_level::byte_symbols()[b]);
+  };
+  model::TextStream<Model> stream(lm);
+  CHECK(stream.push(byte_token(0xC3), 0) == "");
+  CHECK(stream.push(byte_token(0xA9), 0) == "\xC3\xA9");
+  CHECK(stream.push(byte_token(0xC3), 0) == "");
+  CHECK(stream.push(lm.num_token(), 42.5) == "\xEF\xBF\xBD" "42.5");  // the run ends repaired
+  CHECK(stream.push(byte_token(0xFF), 0) == "");
+  CHECK(stream.finish("\xC3\xA9\xEF\xBF\xBD" "42.5\xEF\xBF\xBD") == "\xEF\xBF\xBD");
+  CHECK_THROWS_AS(stream.finish("something else"), error);
+}
+
+TEST_CASE("on_decision returning false ends the generation there") {
+  const Model lm = tiny_model(7);
+  model::GenerationOptions options{.max_tokens = 12};
+  options.on_decision = [](const model::Generation& so_far, bool) { return so_far.tokens.size() < 3; };
+  const auto g = model::generate(lm, prompt, options);
+  CHECK(g.tokens.size() == 3);
+  CHECK_FALSE(g.stopped);
+  CHECK(g.text == lm.decode(g.tokens, g.values));
+  CHECK(model::generate(lm, prompt, {.max_tokens = 12}).text.starts_with(g.text));
 }
 
 }  // namespace causalqwen_tests_model_generation

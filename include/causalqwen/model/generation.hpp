@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <random>
@@ -32,14 +33,6 @@
 
 namespace causalqwen::model {
 
-struct GenerationOptions {
-  std::size_t max_tokens = 32;       ///< new tokens at most (the stop token included)
-  bool sample = false;               ///< draw U instead of taking the argmax of P_k
-  std::uint64_t seed = 0;            ///< for sampling
-  std::vector<TokenId> stop_tokens = {};  ///< empty: <|endoftext|> and <|im_end|> where the tokenizer has them
-  bool stop_after_number = false;         ///< end right after the first <NUM> (answering a numeric question)
-};
-
 struct Generation {
   std::vector<TokenId> tokens;        ///< the new tokens (<NUM> = the model's num_token())
   std::vector<double> values;         ///< the value of each <NUM> (its Cauchy median), NaN elsewhere
@@ -48,6 +41,19 @@ struct Generation {
   std::string text;                   ///< the new text, numbers written out, stop token left out
   bool stopped = false;               ///< ended on a stop token (not the length limit)
 };
+
+struct GenerationOptions {
+  std::size_t max_tokens = 32;       ///< new tokens at most (the stop token included)
+  bool sample = false;               ///< draw U instead of taking the argmax of P_k
+  std::uint64_t seed = 0;            ///< for sampling
+  std::vector<TokenId> stop_tokens = {};  ///< empty: <|endoftext|> and <|im_end|> where the tokenizer has them
+  bool stop_after_number = false;         ///< end right after the first <NUM> (answering a numeric question)
+  /// Called after every decision with the generation so far and whether that decision is the
+  /// last; on the last, the generation is complete (text included). Returning false ends the
+  /// generation there (a client that went away). model::TextStream turns the calls into text.
+  std::function<bool(const Generation& so_far, bool last)> on_decision = {};
+};
+
 
 /// One decision of the head for one hidden state.
 struct Decision {
@@ -79,6 +85,15 @@ Decision decide_next(const LM& lm, const RowMatrix<typename LM::scalar_type>& hi
   return {next.class_id, double(next.probability), detail::written_value(next.value_loc), double(next.value_scale)};
 }
 
+namespace detail {
+/// The generation's text: its decisions but a final stop token, numbers written out.
+template <class LM>
+void set_text(const LM& lm, Generation& g) {
+  const std::size_t shown = g.tokens.size() - (g.stopped ? 1 : 0);
+  g.text = lm.decode(std::span(g.tokens).first(shown), std::span(g.values).first(shown));
+}
+}  // namespace detail
+
 /// Continues `prompt` (ids and values, as from lm.encode).
 template <class LM>
 Generation generate(const LM& lm, const NumberedText& prompt, const GenerationOptions& options = {}) {
@@ -100,17 +115,16 @@ Generation generate(const LM& lm, const NumberedText& prompt, const GenerationOp
     g.values.push_back(is_num ? d.value : std::numeric_limits<double>::quiet_NaN());
     g.value_scales.push_back(is_num ? d.value_scale : std::numeric_limits<double>::quiet_NaN());
     g.probabilities.push_back(d.probability);
-    if (std::find(stops.begin(), stops.end(), d.token) != stops.end()) {
-      g.stopped = true;
-      break;
-    }
-    if (g.tokens.size() == options.max_tokens || (is_num && options.stop_after_number)) break;
+    g.stopped = std::find(stops.begin(), stops.end(), d.token) != stops.end();
+    const bool last = g.stopped || g.tokens.size() == options.max_tokens || (is_num && options.stop_after_number);
+    if (last) detail::set_text(lm, g);
+    if (options.on_decision && !options.on_decision(g, last)) break;
+    if (last) return g;
     const TokenId token[1] = {d.token};
     const double value[1] = {g.values.back()};
     hidden = lm.hidden_states(token, value, cache);
   }
-  const std::size_t shown = g.tokens.size() - (g.stopped ? 1 : 0);
-  g.text = lm.decode(std::span(g.tokens).first(shown), std::span(g.values).first(shown));
+  detail::set_text(lm, g);
   return g;
 }
 
