@@ -8,6 +8,7 @@
 
 #include "cli/fusion_table.hpp"
 #include "cli/model_options.hpp"
+#include "cli/plot.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 
@@ -144,7 +145,7 @@ struct FuseCommand {
 struct VerifyCommand {
   ModelOptions model;
   std::vector<std::filesystem::path> delta_files;
-  std::filesystem::path data_file, csv_file;
+  std::filesystem::path data_file, csv_file, plot_file;
   std::string alpha;
   std::size_t rows = 20;
 
@@ -155,6 +156,7 @@ struct VerifyCommand {
     app.add_option("--data", data_file, "text, one document per line: the fusion is checked at every position")
         ->required();
     app.add_option("--csv", csv_file, "also write the per-position table as CSV (causalqwen plot --fusion draws it)");
+    app.add_option("--plot", plot_file, "also draw the report into this SVG file (exact KL, estimate, bound)");
     app.add_option("--rows", rows, "positions to print in the table");
   }
 
@@ -162,6 +164,7 @@ struct VerifyCommand {
     const auto r = report(alpha_vector(alpha, delta_files.size()));
     print_report(r, rows);
     if (!csv_file.empty()) write_file_atomically(csv_file, report_csv(r));
+    if (!plot_file.empty()) write_chart(fusion_chart(NumberTable(report_csv(r), "the fusion report")), plot_file);
     return r.certified() ? 0 : 3;
   }
 

@@ -9,6 +9,7 @@
 // Printed as a table; --json writes the same scores as one flat JSON object.
 
 #include "cli/model_options.hpp"
+#include "cli/plot.hpp"
 
 #include <causalqwen/causalqwen.hpp>
 
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +58,7 @@ head::Metrics text_metrics(const LM& lm, const std::vector<std::string>& lines) 
 
 struct EvalCommand {
   ModelOptions model;
-  std::filesystem::path prompts_file, data_file, json_file;
+  std::filesystem::path prompts_file, data_file, json_file, plot_file;
   std::size_t max_tokens = 16, show = 0;
 
   void attach(CLI::App& app) {
@@ -64,6 +66,7 @@ struct EvalCommand {
     app.add_option("--prompts", prompts_file, "JSONL file, one {\"prompt\": ..., \"value\": ...} per line");
     app.add_option("--data", data_file, "text file, one document per line: teacher-forced scores");
     app.add_option("--json", json_file, "also write the scores as a flat JSON object to this file");
+    app.add_option("--plot", plot_file, "also draw the calibration of the intervals on --prompts into this SVG file");
     app.add_option("--max-tokens", max_tokens, "tokens at most before the number (--prompts)")
         ->check(CLI::Range(1, 1024));
     app.add_option("--show", show, "print the first N prompts with their answers (--prompts)");
@@ -71,8 +74,10 @@ struct EvalCommand {
 
   int run() const {
     require(!prompts_file.empty() || !data_file.empty(), "give --prompts FILE.jsonl, --data FILE.txt or both");
+    require(plot_file.empty() || !prompts_file.empty(), "--plot draws the calibration on --prompts FILE.jsonl");
     const auto lm = model.load();
     nlohmann::ordered_json scores;
+    std::optional<model::NumberEvaluation> numbers;
     if (!data_file.empty()) {
       const head::Metrics m = text_metrics(lm, model::read_text_lines(data_file));
       std::printf("%s: %zu positions, %zu with a <NUM> target\n", data_file.string().c_str(), m.positions,
@@ -96,7 +101,8 @@ struct EvalCommand {
     }
     if (!prompts_file.empty()) {
       const auto prompts = model::read_number_prompts(prompts_file);
-      const auto e = model::evaluate_numbers(lm, prompts, {.max_tokens = max_tokens});
+      const auto& e =
+          numbers.emplace(model::evaluate_numbers(lm, prompts, {.max_tokens = max_tokens, .levels = calibration_levels()}));
       for (std::size_t i = 0; i < std::min(show, prompts.size()); ++i) {
         const auto& a = e.answers[i];
         if (a.produced) {
@@ -123,6 +129,7 @@ struct EvalCommand {
                      {"coverage_90", e.coverage_at(0.9)}});
     }
     if (!json_file.empty()) write_file_atomically(json_file, scores.dump(2) + "\n");
+    if (!plot_file.empty()) write_chart(calibration_chart(*numbers, prompts_file), plot_file);
     return 0;
   }
 };

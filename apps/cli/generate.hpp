@@ -1,7 +1,7 @@
 #pragma once
 // `causalqwen generate` (and the causal_generate program) and `causalqwen chat`: each step
-// decides a token or a <NUM> with its value, printed with the probability P_k of the decision; a
-// number also with its Cauchy scale and central interval at the chosen level.
+// decides a token or a <NUM> with its value, printed as it is made with the probability P_k of the
+// decision; a number also with its Cauchy scale and central interval at the chosen level.
 
 #include "cli/model_options.hpp"
 
@@ -46,10 +46,11 @@ std::string piece_of(const LM& lm, const model::Generation& g, std::size_t i) {
                                                 : lm.tokenizer().decode(std::span(&g.tokens[i], 1));
 }
 
-/// One line per decision, then the prompt with its continuation.
+/// Generates, printing one line per decision as it is made, then the prompt with its continuation.
 template <class LM>
-void print_generation(const LM& lm, std::string_view prompt, const model::Generation& g, double level) {
-  for (std::size_t i = 0; i < g.tokens.size(); ++i) {
+void generate_printing(const LM& lm, std::string_view prompt, model::GenerationOptions options, double level) {
+  options.on_decision = [&](const model::Generation& g, bool) {
+    const std::size_t i = g.tokens.size() - 1;
     const bool num = g.tokens[i] == lm.num_token();
     std::printf("%4zu  %-7s %8d  P=%.4f  %s", i, num ? "<NUM>" : "token", g.tokens[i], g.probabilities[i],
                 piece_of(lm, g, i).c_str());
@@ -59,7 +60,10 @@ void print_generation(const LM& lm, std::string_view prompt, const model::Genera
                   format_number(interval.low).c_str(), format_number(interval.high).c_str());
     }
     std::printf("\n");
-  }
+    std::fflush(stdout);
+    return true;
+  };
+  const model::Generation g = model::generate(lm, prompt, options);
   std::printf("%.*s%s\n", int(prompt.size()), prompt.data(), g.text.c_str());
 }
 
@@ -89,7 +93,7 @@ struct GenerateCommand {
       const head::HeadShape shape{lm.head().hidden_size(), lm.head().latent_size(), lm.classes() - 1};
       lm.set_head(head::load_head<float>(head_file, shape));
     }
-    print_generation(lm, prompt, model::generate(lm, prompt, options), settings.level);
+    generate_printing(lm, prompt, options, settings.level);
     return 0;
   }
 };
@@ -109,7 +113,7 @@ struct ChatCommand {
     const Model lm = model.load();
     std::string line;
     while (std::fputs("> ", stdout), std::fflush(stdout), std::getline(std::cin, line) && !line.empty())
-      print_generation(lm, line, model::generate(lm, line, options), settings.level);
+      generate_printing(lm, line, options, settings.level);
     return 0;
   }
 };

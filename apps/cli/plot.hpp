@@ -6,6 +6,7 @@
 //  --calibration        coverage of the Cauchy intervals against their level on numeric prompts
 //                       (--prompts FILE.jsonl, the model of --model);
 //  --density LOC,SCALE  a predicted number's Cauchy density with its central interval (--level).
+// `train --plot`, `verify --plot` and `eval --plot` draw the first three as they finish.
 
 #include "cli/model_options.hpp"
 #include "cli/svg.hpp"
@@ -33,8 +34,10 @@ namespace causalqwen::cli {
 /// text); an empty field (or "nan") is NaN.
 class NumberTable {
  public:
-  explicit NumberTable(const std::filesystem::path& file) : where_(file.string()) {
-    const std::string text = io::read_file(file, "CSV file");
+  explicit NumberTable(const std::filesystem::path& file) : NumberTable(io::read_file(file, "CSV file"), file.string()) {}
+
+  /// The CSV `text`; `where` names it in errors.
+  NumberTable(const std::string& text, std::string where) : where_(std::move(where)) {
     std::size_t line_number = 0;
     for (std::size_t start = 0; start < text.size();) {
       std::size_t end = text.find('\n', start);
@@ -86,8 +89,7 @@ class NumberTable {
   std::vector<std::vector<Field>> columns_;
 };
 
-inline Chart loss_chart(const std::filesystem::path& log) {
-  const NumberTable t(log);
+inline Chart loss_chart(const NumberTable& t) {
   Chart c{.title = "Training loss", .x_label = "step", .y_label = "loss"};
   const std::vector<double> step = t.column("step"), held_out = t.column("held_out_loss");
   c.series.push_back({"training", step, t.column("loss")});
@@ -102,8 +104,7 @@ inline Chart loss_chart(const std::filesystem::path& log) {
   return c;
 }
 
-inline Chart fusion_chart(const std::filesystem::path& report) {
-  const NumberTable t(report);
+inline Chart fusion_chart(const NumberTable& t) {
   const std::vector<double> exact = t.column("exact_kl");
   std::vector<std::size_t> order(exact.size());
   std::iota(order.begin(), order.end(), std::size_t(0));
@@ -127,17 +128,22 @@ inline Chart fusion_chart(const std::filesystem::path& report) {
   return c;
 }
 
-template <class LM>
-Chart calibration_chart(const LM& lm, const std::filesystem::path& prompts_file) {
+/// The interval levels a calibration chart shows: 5 %, 10 %, ..., 95 % (i / 20 is exactly the
+/// double of the decimal, so 0.5 and 0.9 are among them).
+inline std::vector<double> calibration_levels() {
   std::vector<double> levels;
-  for (int i = 1; i <= 19; ++i) levels.push_back(0.05 * i);
-  const auto e = model::evaluate_numbers(lm, model::read_number_prompts(prompts_file), {.levels = levels});
+  for (int i = 1; i <= 19; ++i) levels.push_back(i / 20.0);
+  return levels;
+}
+
+/// Coverage against level; `e` must have been evaluated at calibration_levels().
+inline Chart calibration_chart(const model::NumberEvaluation& e, const std::filesystem::path& prompts_file) {
   require(e.answered > 0, prompts_file.string(), ": no prompt was answered with a number; nothing to calibrate");
   Chart c{.title = "Calibration of the Cauchy intervals (" + std::to_string(e.answered) + " answers)",
           .x_label = "interval level",
           .y_label = "fraction of true values inside"};
-  Series observed{"observed", levels, {}};
-  for (const double level : levels) observed.y.push_back(e.coverage_at(level));
+  Series observed{"observed", calibration_levels(), {}};
+  for (const double level : observed.x) observed.y.push_back(e.coverage_at(level));
   c.series.push_back(std::move(observed));
   c.series.push_back({"ideal", {0, 1}, {0, 1}, "#7f7f7f", true});
   return c;
@@ -160,6 +166,11 @@ inline Chart density_chart(double loc, double scale, double level) {
   c.band_low = interval.low, c.band_high = interval.high;
   c.band_label = svg::number(100 * level) + " % interval";
   return c;
+}
+
+inline void write_chart(const Chart& chart, const std::filesystem::path& file) {
+  write_file_atomically(file, render_svg(chart));
+  std::printf("wrote %s (%s)\n", file.string().c_str(), chart.title.c_str());
 }
 
 struct PlotCommand {
@@ -187,15 +198,16 @@ struct PlotCommand {
 
   int run() const {
     const Chart chart = [&] {
-      if (!log_file.empty()) return loss_chart(log_file);
-      if (!fusion_file.empty()) return fusion_chart(fusion_file);
+      if (!log_file.empty()) return loss_chart(NumberTable(log_file));
+      if (!fusion_file.empty()) return fusion_chart(NumberTable(fusion_file));
       if (!density.empty()) return density_chart(density[0], density[1], level);
       require(calibration, "say what to draw: --log, --fusion, --calibration or --density");
       require(!prompts_file.empty(), "--calibration needs --prompts FILE.jsonl");
-      return calibration_chart(model.load(), prompts_file);
+      const auto e = model::evaluate_numbers(model.load(), model::read_number_prompts(prompts_file),
+                                             {.levels = calibration_levels()});
+      return calibration_chart(e, prompts_file);
     }();
-    write_file_atomically(out_file, render_svg(chart));
-    std::printf("wrote %s (%s)\n", out_file.string().c_str(), chart.title.c_str());
+    write_chart(chart, out_file);
     return 0;
   }
 };

@@ -4,6 +4,8 @@
 // checkpoint or from scratch; the trained model is written as a Hugging Face directory
 // (config.json, model.safetensors, tokenizer.json) with its causal head and encoding beside.
 
+#include "cli/plot.hpp"
+
 #include <causalqwen/causalqwen.hpp>
 
 #include <CLI/CLI.hpp>
@@ -19,7 +21,7 @@ namespace causalqwen::cli {
 struct TrainCommand {
   using Model = model::TrainableCausalLM<CpuBackend<float>>;
 
-  std::filesystem::path model_dir, config_file, tokenizer_file, out_dir, checkpoint, csv_log;
+  std::filesystem::path model_dir, config_file, tokenizer_file, out_dir, checkpoint, csv_log, plot_file;
   std::vector<std::filesystem::path> data;
   std::string parts = "all", save_dtype = "f32", schedule = "cosine";
   std::size_t sequence_length = 128, threads = 1;
@@ -68,7 +70,9 @@ struct TrainCommand {
     app.add_option("--checkpoint", checkpoint, "checkpoint directory (model + optimiser state)");
     app.add_option("--checkpoint-every", t.checkpoint_every, "checkpoint every this many steps (0: at the end)");
     app.add_flag("--resume", t.resume, "continue from --checkpoint when it exists");
-    app.add_option("--log", csv_log, "per-step CSV log (causalqwen plot --log draws it)");
+    auto* log = app.add_option("--log", csv_log, "per-step CSV log (causalqwen plot --log draws it)");
+    app.add_option("--plot", plot_file, "draw the training and validation loss of --log into this SVG file")
+        ->needs(log);
     app.add_option("--save-dtype", save_dtype, "dtype of the written model.safetensors")
         ->check(CLI::IsMember({"f32", "bf16"}));
     app.add_option("--threads", threads, "CPU threads")->check(CLI::Range(1, 1024));
@@ -135,6 +139,7 @@ struct TrainCommand {
     if (!std::isnan(first)) std::printf("validation loss %.4f -> %.4f\n", first, std::isnan(last) ? first : last);
     lm.save(out_dir, save_dtype == "bf16" ? io::DType::BF16 : io::DType::F32);
     std::printf("wrote %s\n", out_dir.string().c_str());
+    if (!plot_file.empty()) write_chart(loss_chart(NumberTable(csv_log)), plot_file);
     return 0;
   }
 
