@@ -115,10 +115,6 @@ py::dict delta_dict(const cq::domain::KnowledgeDelta<double>& d) {
                   "weights"_a = blocks_dict(d.weights));
 }
 
-std::filesystem::path tokenizer_file(const std::filesystem::path& path) {
-  return std::filesystem::is_directory(path) ? path / "tokenizer.json" : path;
-}
-
 cq::Vector<double> weights_of(const std::vector<double>& alpha, std::size_t deltas, std::string_view who) {
   cq::require(alpha.empty() || alpha.size() == deltas, who, ": ", alpha.size(), " weights for ", deltas, " deltas");
   if (alpha.empty()) return cq::Vector<double>::Ones(static_cast<Eigen::Index>(deltas));
@@ -150,8 +146,8 @@ PYBIND11_MODULE(causalqwen, m) {
   m.attr("default_model") = cq::programs::default_model_dir();
 
   py::class_<cq::Tokenizer>(m, "Tokenizer", "A byte-level BPE tokenizer (Hugging Face tokenizer.json).")
-      .def(py::init([](const std::filesystem::path& path) { return cq::Tokenizer::from_file(tokenizer_file(path)); }),
-           "path"_a, "A tokenizer.json, or a model directory holding one.")
+      .def(py::init([](const std::filesystem::path& path) { return cq::load_tokenizer(path); }), "path"_a,
+           "A tokenizer.json, a model directory holding one, or a GGUF file.")
       .def_property_readonly("id_limit", &cq::Tokenizer::id_limit, "One past the largest id.")
       .def_property_readonly("added_tokens",
                              [](const cq::Tokenizer& t) {
