@@ -12,6 +12,7 @@
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/kernels/matmul.hpp>
+#include <causalqwen/kernels/output_buffer.hpp>
 #include <causalqwen/kernels/parallel.hpp>
 #include <causalqwen/kernels/weight.hpp>
 
@@ -28,9 +29,6 @@
 namespace causalqwen::kernels {
 
 namespace detail {
-
-/// Rows of W per tile: a tile and its |W| copy stay in L2 (about 2 x 256 KiB at in = 896, float).
-inline std::int64_t cauchy_tile_rows(std::int64_t in) { return std::max<std::int64_t>(16, (65536 / in) / 16 * 16); }
 
 /// loc_out[r] = dot(w_r, loc), scale_out[r] = dot(|w_r|, scale) for the four rows at w.
 template <class W>
@@ -91,21 +89,6 @@ void cauchy_gemv_rows(const T* loc, const T* scale, const W* weights, std::int64
   }
 }
 
-/// Rows [begin, end) of W in T: a view of a dense weight, a widened copy of a bf16 one.
-template <Real T>
-struct WeightTile {
-  RowMatrix<T> widened;
-  template <class F>
-  void visit(const Weight<T>& w, std::int64_t begin, std::int64_t end, F&& f) {
-    if (w.is_bf16()) {
-      w.rows_to(begin, end, widened);
-      f(widened);
-    } else {
-      f(w.dense().middleRows(begin, end - begin));
-    }
-  }
-};
-
 }  // namespace detail
 
 /// loc_out = loc W^T + bias and scale_out = scale |W|^T ([N x out] each) for loc, scale [N x in];
@@ -119,8 +102,8 @@ void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Wei
   require(bias.empty() || static_cast<std::int64_t>(bias.size()) == w.rows(), "cauchy_linear: ", bias.size(),
           " biases for ", w.rows(), " outputs");
   const std::int64_t rows = loc.rows(), in = w.cols(), outs = w.rows();
-  loc_out.resize(rows, outs);
-  scale_out.resize(rows, outs);
+  resize_output(loc_out, rows, outs);
+  resize_output(scale_out, rows, outs);
   if (rows == 0 || outs == 0) return;
 
   if (rows < gemm_min_rows) {
@@ -136,7 +119,7 @@ void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Wei
     });
     return;
   }
-  const std::int64_t tile = detail::cauchy_tile_rows(in);
+  const std::int64_t tile = detail::gemm_tile_rows(in);
   parallel_chunks(threads, outs, 16, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
     detail::WeightTile<T> source;
     RowMatrix<T> magnitude;
@@ -170,8 +153,8 @@ void cauchy_linear_backward(const RowMatrix<T>& loc, const RowMatrix<T>& scale, 
           "cauchy_linear_backward: shapes do not match a ", outs, " x ", in, " weight and ", rows, " rows");
   require(d_bias.empty() || static_cast<std::int64_t>(d_bias.size()) == outs, "cauchy_linear_backward: ",
           d_bias.size(), " bias gradients for ", outs, " outputs");
-  d_weight.resize(outs, in);
-  const std::int64_t tile = detail::cauchy_tile_rows(in);
+  resize_output(d_weight, outs, in);
+  const std::int64_t tile = detail::gemm_tile_rows(in);
   const std::int64_t units = (outs + 15) / 16;
   const int workers = worker_count(threads, units, 16 * 4 * in * std::max<std::int64_t>(rows, 1));
   std::vector<RowMatrix<T>> part_loc(static_cast<std::size_t>(workers), RowMatrix<T>::Zero(rows, in));

@@ -4,8 +4,8 @@
 // Two regimes. Decoding (a few rows of x) streams every weight once and is bound by memory
 // bandwidth, so it is a dot-product kernel that reads 4 weight rows at a time and converts
 // bfloat16 in registers. Prompt processing (many rows) is bound by arithmetic, so it is a
-// packed GEMM (Eigen's) on contiguous slices of W, one slice per thread; bfloat16 slices are
-// widened tile by tile into a cache-sized buffer first. Both keep float32 activations and
+// packed GEMM (Eigen's) on cache-sized tiles of W within one slice per thread; bfloat16 tiles are
+// widened into a buffer first. Both keep float32 activations and
 // accumulate in the scalar type, so bfloat16 weights give the same numbers as their float copy.
 // On request (MatmulPrecision::bf16_activations) GEMMs with bfloat16 weights instead round the
 // activations to bfloat16 and multiply on the AVX512-BF16 dot-product instruction (bf16_gemm.hpp).
@@ -15,6 +15,7 @@
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/io/dtype.hpp>
 #include <causalqwen/kernels/bf16_gemm.hpp>
+#include <causalqwen/kernels/output_buffer.hpp>
 #include <causalqwen/kernels/parallel.hpp>
 #include <causalqwen/kernels/weight.hpp>
 
@@ -123,13 +124,38 @@ void gemv_rows(const T* x, const W* weights, std::int64_t in, std::int64_t begin
 
 }  // namespace detail
 
+namespace detail {
+
+/// Rows of W per GEMM tile: about 256 KiB of float weights (plus a |W| copy in cauchy_linear),
+/// which stay in L2 while Eigen streams the activations past them. One GEMM over a whole slice
+/// of a vocabulary-sized W instead runs at a third of the speed: its result rows are 600 KB
+/// apart, so every micro-kernel store lands on another page.
+inline std::int64_t gemm_tile_rows(std::int64_t in) { return std::max<std::int64_t>(16, (65536 / in) / 16 * 16); }
+
+/// Rows [begin, end) of W in T: a view of a dense weight, a widened copy of a bf16 one.
+template <Real T>
+struct WeightTile {
+  RowMatrix<T> widened;
+  template <class F>
+  void visit(const Weight<T>& w, std::int64_t begin, std::int64_t end, F&& f) {
+    if (w.is_bf16()) {
+      w.rows_to(begin, end, widened);
+      f(widened);
+    } else {
+      f(w.dense().middleRows(begin, end - begin));
+    }
+  }
+};
+
+}  // namespace detail
+
 /// out = x W^T; out is resized to [x.rows() x W.rows()].
 template <Real T>
 void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int threads,
             [[maybe_unused]] MatmulPrecision precision = MatmulPrecision::exact) {
   require(x.cols() == w.cols(), "matmul: activations have ", x.cols(), " columns, the weight expects ", w.cols());
   const std::int64_t rows = x.rows(), in = w.cols(), outs = w.rows();
-  out.resize(rows, outs);
+  resize_output(out, rows, outs);
   if (rows == 0 || outs == 0) return;
 
   if (rows < gemm_min_rows) {
@@ -142,15 +168,9 @@ void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int th
     return;
   }
 
-  if (!w.is_bf16()) {
-    parallel_chunks(threads, outs, 16, in * rows, [&](std::int64_t begin, std::int64_t end) {
-      out.middleCols(begin, end - begin).noalias() = x * w.dense().middleRows(begin, end - begin).transpose();
-    });
-    return;
-  }
 #if defined(__AVX512BF16__)
   if constexpr (std::is_same_v<T, float>) {
-    if (precision == MatmulPrecision::bf16_activations) {
+    if (w.is_bf16() && precision == MatmulPrecision::bf16_activations) {
       const std::vector<std::uint32_t> pairs = detail::pack_activation_pairs(x, (in + 1) / 2);
       parallel_chunks(threads, outs, detail::bf16_panel, in * rows, [&](std::int64_t begin, std::int64_t end) {
         detail::bf16_gemm_columns(pairs, rows, w.bf16_row(0), outs, in, begin, end, out);
@@ -159,14 +179,12 @@ void matmul(const RowMatrix<T>& x, const Weight<T>& w, RowMatrix<T>& out, int th
     }
   }
 #endif
-  // About 256 KiB of widened weights per tile: stays in L2 while Eigen streams x past it.
-  const std::int64_t tile = std::max<std::int64_t>(16, (65536 / in) / 16 * 16);
+  const std::int64_t tile = detail::gemm_tile_rows(in);
   parallel_chunks(threads, outs, 16, in * rows, [&](std::int64_t begin, std::int64_t end) {
-    RowMatrix<T> widened;
+    detail::WeightTile<T> weights;
     for (std::int64_t t0 = begin; t0 < end; t0 += tile) {
       const std::int64_t t1 = std::min(end, t0 + tile);
-      w.rows_to(t0, t1, widened);
-      out.middleCols(t0, t1 - t0).noalias() = x * widened.transpose();
+      weights.visit(w, t0, t1, [&](const auto& rows_of_w) { out.middleCols(t0, t1 - t0).noalias() = x * rows_of_w.transpose(); });
     }
   });
 }

@@ -7,6 +7,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/kernels/output_buffer.hpp>
 #include <causalqwen/kernels/parallel.hpp>
 
 #include <cstdint>
@@ -29,7 +30,7 @@ void multiply(const RowMatrix<T>& a, Op op_a, const RowMatrix<T>& b, Op op_b, Ro
     require(out.rows() == rows && out.cols() == cols, "multiply: accumulating a ", rows, " x ", cols,
             " product into a ", out.rows(), " x ", out.cols(), " matrix");
   else
-    out.resize(rows, cols);
+    resize_output(out, rows, cols);
   if (inner == 0) {
     if (!accumulate) out.setZero();
     return;
