@@ -20,7 +20,7 @@ set(causalqwen_all_components core cauchy io kernels backend head train domain b
 
 set(causalqwen_component_packages_core Eigen3)
 set(causalqwen_component_packages_io nlohmann_json)
-set(causalqwen_component_packages_kernels OpenMP Threads)
+set(causalqwen_component_packages_kernels OpenMP Threads SLEEF)
 set(causalqwen_component_packages_domain xtensor)
 set(causalqwen_component_packages_tokenizer PCRE2 utf8proc)
 
@@ -58,6 +58,11 @@ if(Threads IN_LIST causalqwen_packages)
 endif()
 if(OpenMP IN_LIST causalqwen_packages)
   find_dependency(OpenMP)
+endif()
+# SLEEF (Debian: libsleef-dev) vectorises the kernels' arctangents and logarithms.
+if(SLEEF IN_LIST causalqwen_packages)
+  find_dependency(PkgConfig)
+  pkg_check_modules(CAUSALQWEN_SLEEF REQUIRED IMPORTED_TARGET GLOBAL sleef)
 endif()
 if(PCRE2 IN_LIST causalqwen_packages)
   find_dependency(PkgConfig)

@@ -9,7 +9,7 @@
 #                                    (scripts/build_corpus.py: dict-gcide, dict-elements, units)
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev doctest-dev libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin
+          nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libsleef-dev libopenmpi-dev openmpi-bin
           libcpp-httplib-dev python3 curl pybind11-dev python3-dev python3-numpy python3-pytest)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev libomp-dev)
 [ "${1:-}" = "--corpus" ] && packages+=(dict-gcide dict-elements units)
