@@ -75,8 +75,11 @@ std::pair<std::int64_t, int> key(const benchmark::State& state) {
   return {state.range(0), static_cast<int>(state.range(1))};
 }
 
+/// Mean seconds of body() over the iterations, after one untimed call: every case is measured
+/// warm (outputs and workspaces allocated, pages touched), as in a running model.
 template <class Body>
 double timed(benchmark::State& state, Body&& body) {
+  body();
   double seconds = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -174,10 +177,6 @@ void BM_causal_training_step_adamw(benchmark::State& state) {
   train::AdamWOptions<float> adam;
   adam.learning_rate = 1e-6f;  // keeps the benchmark's head essentially unchanged
   train::AdamW<HeadParams<float>> optimizer(head.params(), adam);
-  {
-    auto [loss, grad] = head.loss_and_gradient(f.hidden, f.targets, options);
-    head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });  // warm caches
-  }
   const double s = timed(state, [&] {
     auto [loss, grad] = head.loss_and_gradient(f.hidden, f.targets, options);
     head.update_params([&](HeadParams<float>& p) { optimizer.step(p, grad.params); });
