@@ -89,6 +89,8 @@ TEST_CASE("helper: the training run that the kill test kills" * doctest::skip())
 }
 
 TEST_CASE("a training run killed at random moments resumes bit-exactly from its last checkpoint") {
+  // A checkpoint left by an earlier run of this test would be resumed instead of trained.
+  std::filesystem::remove_all(scratch / "straight");
   Model straight = model::testing::TrainerSetup<float>().fresh();
   train_to_the_end(straight, scratch / "straight");
 
