@@ -104,8 +104,17 @@ TEST_CASE("train_causal_lm: gradient accumulation gives the step of the whole ba
   model::train_causal_lm(whole, data, {}, o);
   o.micro_batch = 1;
   model::train_causal_lm(accumulated, data, {}, o);
-  CHECK(largest_difference(whole, accumulated) < 1e-5);
+  // Summing in another order rounds differently, and AdamW's m / sqrt(v) magnifies that on
+  // parameters whose gradient is small (measured 3.5e-7 with GCC -O3, 1.3e-5 with Clang -O1).
+  // 1 % of the largest possible movement (steps x lr) bounds it; a batch of three of the four
+  // sequences, what losing one micro batch would train on, lands far outside (1.2e-2).
+  const double bound = 0.01 * 2 * double(o.optimizer.learning_rate);
+  CHECK(largest_difference(whole, accumulated) < bound);
   CHECK(!identical(whole, start));
+  Model partial = setup.fresh();
+  o.batch_size = 3;
+  model::train_causal_lm(partial, data, {}, o);
+  CHECK(largest_difference(whole, partial) > 100 * bound);
 }
 
 TEST_CASE("train_causal_lm: frozen parts keep their values") {
