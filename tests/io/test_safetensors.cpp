@@ -97,6 +97,32 @@ TEST_CASE("float and double matrices and vectors round-trip bit-exactly") {
   CHECK(reinterpret_cast<std::uintptr_t>(reader.tensor("b").bytes.data()) % 8 == 0);
 }
 
+TEST_CASE("releasing a copied tensor's pages keeps every view's values (they are read again from the file)") {
+  const RowMatrix<float> big = random_matrix<float>(300, 257, 5);  // many pages, boundaries mid-page
+  const RowMatrix<float> small = random_matrix<float>(3, 3, 6);
+  SafetensorsWriter writer;
+  writer.add("big", big);
+  writer.add("small", small);
+  const fs::path directory = scratch("release");
+  fs::create_directories(directory);
+  const fs::path file = directory / "model.safetensors";
+  writer.write(file);
+
+  const SafetensorsReader reader(file);
+  CHECK(reader.matrix<float>("big") == big);
+  reader.release("big");  // shares its last page with "small"
+  CHECK(reader.matrix<float>("small") == small);
+  CHECK(reader.matrix<float>("big") == big);
+  reader.release("small");
+  reader.release("small");
+  CHECK(reader.matrix<float>("small") == small);
+  CHECK(error_of([&] { reader.release("absent"); }).find("no tensor named 'absent'") != std::string::npos);
+
+  const Checkpoint checkpoint(directory);
+  checkpoint.release("big");
+  CHECK(checkpoint.matrix<float>("big") == big);
+}
+
 TEST_CASE("16-bit dtypes convert with round-to-nearest-even") {
   RowMatrix<float> m(1, 6);
   m << 1.0f, -2.5f, 3.14159265f, 65504.0f, 1e-7f, 0.0f;

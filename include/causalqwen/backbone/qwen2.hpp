@@ -69,6 +69,13 @@ const io::TensorView& checked_qwen2_tensor(const S& tensors, const std::string& 
   return view;
 }
 
+/// Tells a source that maps its file that tensor `name` has been copied to the backend, so its
+/// pages leave resident memory (loading then peaks near the model's size, not twice it).
+template <TensorSource S>
+void release_qwen2_tensor(const S& tensors, std::string_view name) {
+  if constexpr (requires { tensors.release(name); }) tensors.release(name);
+}
+
 template <Backend B = CpuBackend<float>>
 class Qwen2 {
  public:
@@ -91,13 +98,17 @@ class Qwen2 {
       : config_(std::move(config)), backend_(std::move(backend)) {
     const Qwen2Config& c = config_;
     const auto matrix = [&](const std::string& name, std::int64_t rows, std::int64_t cols) {
-      return backend_.upload_weight(checked_qwen2_tensor(tensors, source, name, {rows, cols}), format, source);
+      auto weight = backend_.upload_weight(checked_qwen2_tensor(tensors, source, name, {rows, cols}), format, source);
+      release_qwen2_tensor(tensors, name);
+      return weight;
     };
     // Projections of the same input are stacked at load time (q/k/v, gate/up): one matmul each.
     const auto stacked = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts, std::int64_t cols) {
       std::vector<const io::TensorView*> views;
       for (const auto& [name, rows] : parts) views.push_back(&checked_qwen2_tensor(tensors, source, name, {rows, cols}));
-      return backend_.upload_weights(views, format, source);
+      auto weight = backend_.upload_weights(views, format, source);
+      for (const auto& part : parts) release_qwen2_tensor(tensors, part.first);
+      return weight;
     };
     const auto vector = [&](std::initializer_list<std::pair<std::string, std::int64_t>> parts) {
       std::int64_t size = 0;

@@ -113,7 +113,7 @@ inline Qwen2Config qwen2_config_from_gguf(const io::GgufReader& file) {
 /// must outlive this object); Q8_0 tensors are dequantised to float here, once.
 class Qwen2GgufTensors {
  public:
-  Qwen2GgufTensors(const io::GgufReader& file, std::int64_t layers) : where_(file.path().string()) {
+  Qwen2GgufTensors(const io::GgufReader& file, std::int64_t layers) : file_(&file), where_(file.path().string()) {
     const std::string& where = where_;
     for (const io::GgufTensor& tensor : file.tensors()) {
       const std::string name = hugging_face_name(tensor.name, layers);
@@ -151,6 +151,9 @@ class Qwen2GgufTensors {
     if (found == views_.end()) fail(where_, ": no qwen2 tensor named '", name, "'");
     return found->second;
   }
+  /// Drops a copied tensor's file pages from resident memory (dequantised tensors are not in
+  /// the file and are left alone).
+  void release(std::string_view name) const { file_->release(tensor(name).bytes); }
 
  private:
   /// The Hugging Face name of a llama.cpp tensor name, "" when it is none of a qwen2 model's.
@@ -173,6 +176,7 @@ class Qwen2GgufTensors {
     return {};
   }
 
+  const io::GgufReader* file_;
   std::string where_;
   std::vector<std::vector<float>> dequantised_;  // moving the outer vector keeps every buffer in place
   std::map<std::string, io::TensorView, std::less<>> views_;

@@ -50,6 +50,8 @@ class Checkpoint {
     return *files_[found->second];
   }
   const TensorView& tensor(std::string_view name) const { return file_of(name).tensor(name); }
+  /// See SafetensorsReader::release.
+  void release(std::string_view name) const { file_of(name).release(name); }
 
   template <Real T>
   RowMatrix<T> matrix(std::string_view name) const {

@@ -214,6 +214,9 @@ class GgufReader {
   }
   /// Every tensor in file order.
   std::span<const GgufTensor> tensors() const { return tensors_; }
+  /// Drops the pages of `bytes` (a tensor's data, or any part of the file) from resident memory
+  /// once they have been copied; see MappedFile::release.
+  void release(std::span<const std::byte> bytes) const noexcept { map_.release(bytes); }
 
  private:
   struct Integer {

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <span>
@@ -61,6 +62,18 @@ class MappedFile {
 
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
   std::size_t size() const noexcept { return size_; }
+
+  /// Drops the pages holding `range` (part of this mapping; anything else is ignored) from the
+  /// process's resident memory. The mapping is private and read-only, so a later read pages them
+  /// in again from the file: only memory use changes. A loader that copies gigabytes of weights
+  /// out of the mapping calls this after each tensor, or it holds the file and its copy at once.
+  void release(std::span<const std::byte> range) const noexcept {
+    if (range.empty() || data_ == nullptr || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(range.data()) / page * page;  // data_ is page-aligned
+    const auto end = reinterpret_cast<std::uintptr_t>(range.data() + range.size());
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
 
  private:
   void unmap() noexcept {

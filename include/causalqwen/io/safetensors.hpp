@@ -49,6 +49,9 @@ class SafetensorsReader {
     if (found == index_.end()) fail(path_.string(), ": no tensor named '", name, "'");
     return tensors_[found->second];
   }
+  /// Drops tensor `name`'s pages from resident memory once its bytes have been copied (see
+  /// MappedFile::release); its view stays valid.
+  void release(std::string_view name) const { map_.release(tensor(name).bytes); }
 
   /// Tensor names in lexicographic order.
   std::vector<std::string> names() const {
