@@ -58,6 +58,13 @@ struct ActionParams {
     const auto d = static_cast<Eigen::Index>(latent);
     return {RowMatrix<T>::Zero(k, d), Vector<T>::Zero(k), Vector<T>::Zero(k), Vector<T>::Zero(d), Vector<T>::Zero(1)};
   }
+  /// The same without A (left empty), for an action whose A is already a backend weight: at the
+  /// lm_head shape a zero A would be a transient vocabulary-sized float matrix.
+  static ActionParams zeros_without_class_weight(std::size_t classes, std::size_t latent) {
+    const auto k = static_cast<Eigen::Index>(classes);
+    const auto d = static_cast<Eigen::Index>(latent);
+    return {RowMatrix<T>(), Vector<T>::Zero(k), Vector<T>::Zero(k), Vector<T>::Zero(d), Vector<T>::Zero(1)};
+  }
   std::size_t classes() const { return static_cast<std::size_t>(class_weight.rows()); }
   std::size_t latent_size() const { return static_cast<std::size_t>(class_weight.cols()); }
 

@@ -66,11 +66,11 @@ std::pair<Head, Encoding> initial_head_and_encoding(const Bk& backend, const typ
   const auto hidden = mean_embedding.size();
   auto class_weight = backend.leading_weight_rows(output_weight, num, RowMatrix<T>(mean_output));
   std::mt19937_64 rng(init.seed);
-  auto small = head::ActionParams<T>::zeros(static_cast<std::size_t>(num) + 1, static_cast<std::size_t>(hidden));
+  auto small = head::ActionParams<T>::zeros_without_class_weight(static_cast<std::size_t>(num) + 1,
+                                                                  static_cast<std::size_t>(hidden));
   const T std_w = T(1) / std::sqrt(T(hidden));
   std::normal_distribution<T> normal(0, 1);
   for (Eigen::Index i = 0; i < hidden; ++i) small.value_weight(i) = std_w * normal(rng);
-  small.class_weight.resize(0, 0);
   auto abduction = Head::abduction_type::identity(static_cast<std::size_t>(hidden), static_cast<std::size_t>(hidden),
                                                   init.abduction_scale, backend);
   typename Head::action_type action(std::move(class_weight), std::move(small), backend);
