@@ -1,6 +1,7 @@
 #pragma once
-// A Qwen2-shaped model with deterministic random weights, built in memory: what the demo and the
-// tests run on when no checkpoint is at hand. Projections ~ N(0, weight_std^2), norm weights
+// A Qwen2-shaped model with deterministic random weights, built in memory: the initial weights of
+// a model trained from scratch (`causalqwen train` without a base model), and what the tests and
+// benchmarks run on when no checkpoint is at hand. Projections ~ N(0, weight_std^2), norm weights
 // 1 + N(0, weight_std^2), embeddings ~ N(0, weight_std^2); the same seed gives the same model on
 // every platform (the numbers come from a splitmix64 / Box-Muller stream, not from a standard
 // library distribution).
