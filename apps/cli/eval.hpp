@@ -45,7 +45,7 @@ head::Metrics text_metrics(const LM& lm, const std::vector<std::string>& lines) 
     value_scale.insert(value_scale.end(), p.value_scale.begin(), p.value_scale.end());
     for (std::size_t i = 0; i < s.targets.size(); ++i) {
       targets.classes.push_back(s.targets[i]);
-      target_values.push_back(s.targets[i] == lm.num_token() ? T(s.target_values[i]) : T(0));
+      target_values.push_back(model::head_target_value<T>(s, i, lm.num_token()));
     }
   }
   require(!predicted.empty(), "the text gives no positions to score (every line is shorter than two tokens)");

@@ -9,6 +9,7 @@
 #include <causalqwen/backbone/backbone.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/real.hpp>
 #include <causalqwen/tokenizer/numbers.hpp>
 #include <causalqwen/tokenizer/utf8.hpp>
 #include <causalqwen/train/dataset.hpp>
@@ -88,6 +89,13 @@ struct TextSample {
   std::vector<double> target_values;    ///< the next <NUM>'s value, NaN elsewhere
 };
 
+/// The head's target value at position `i` of `s`: the value where the target is <NUM> (`num`),
+/// 0 elsewhere (the loss reads it only at <NUM> targets; 0 keeps the vector finite).
+template <Real T>
+T head_target_value(const TextSample& s, std::size_t i, TokenId num) {
+  return s.targets[i] == num ? T(s.target_values[i]) : T(0);
+}
+
 /// Encodes `line`; fewer than two tokens give an empty sample.
 template <class LM>
 TextSample text_sample(const LM& lm, std::string_view line) {
@@ -127,9 +135,7 @@ train::Dataset<typename LM::scalar_type> text_dataset(const LM& lm, std::span<co
     data.hidden.middleRows(row, n) = lm.hidden_states(s.tokens, s.values);
     for (std::size_t i = 0; i < s.tokens.size(); ++i) {
       data.targets.classes.push_back(s.targets[i]);
-      // The loss reads the value only at <NUM> targets; 0 elsewhere keeps the vector finite.
-      data.targets.values(row + static_cast<Eigen::Index>(i)) =
-          s.targets[i] == lm.num_token() ? T(s.target_values[i]) : T(0);
+      data.targets.values(row + static_cast<Eigen::Index>(i)) = head_target_value<T>(s, i, lm.num_token());
     }
     row += n;
   }
