@@ -227,8 +227,12 @@ class CausalLMTrainer {
       model_.save(staging);
       train::save_optimizer_state(*optimizer_, reached, train::parameter_hash(model_.parameters()),
                                   staging / "optimizer.safetensors");
-      fs::remove_all(old);
-      if (fs::exists(target)) fs::rename(target, old);
+      // Without <checkpoint>, <checkpoint>.old is the last whole checkpoint (a kill came between
+      // the renames, and this run resumed from it): it stays until the new one has its name.
+      if (fs::exists(target)) {
+        fs::remove_all(old);
+        fs::rename(target, old);
+      }
       fs::rename(staging, target);
       fs::remove_all(old);
     }
