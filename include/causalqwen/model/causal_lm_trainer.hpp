@@ -223,6 +223,14 @@ class CausalLMTrainer {
       namespace fs = std::filesystem;
       const fs::path& target = options_.checkpoint;
       const fs::path staging = target.string() + ".tmp", old = target.string() + ".old";
+      // A directory is removed file by file, so a kill inside remove_all(<checkpoint>.old) would
+      // leave a partial one that looks resumable; it is renamed out of the way first (atomic).
+      const auto discard = [&](const fs::path& dir) {
+        const fs::path doomed = target.string() + ".discarded";
+        fs::remove_all(doomed);
+        if (fs::exists(dir)) fs::rename(dir, doomed);
+        fs::remove_all(doomed);
+      };
       fs::remove_all(staging);
       model_.save(staging);
       train::save_optimizer_state(*optimizer_, reached, train::parameter_hash(model_.parameters()),
@@ -230,11 +238,11 @@ class CausalLMTrainer {
       // Without <checkpoint>, <checkpoint>.old is the last whole checkpoint (a kill came between
       // the renames, and this run resumed from it): it stays until the new one has its name.
       if (fs::exists(target)) {
-        fs::remove_all(old);
+        discard(old);
         fs::rename(target, old);
       }
       fs::rename(staging, target);
-      fs::remove_all(old);
+      discard(old);
     }
     communicator_.barrier();
   }
