@@ -108,6 +108,18 @@ TEST_CASE("<NUM> encoding on a byte vocabulary: positions, values, round trip") 
   CHECK(std::isnan(chat.values[1]));
   CHECK(chat.values[2] == 8.0);
 
+  // Spelled, a number is its ordinary tokens, with its value beside the first; the text encodes as plain text.
+  const auto spelled = encode_with_numbers(tokenizer, "a -3.5e2 b 25", num, {}, NumberSpelling::digits);
+  CHECK(spelled.ids == tokenizer.encode("a -3.5e2 b 25"));
+  REQUIRE(spelled.values.size() == spelled.ids.size());
+  for (std::size_t i = 0; i < spelled.ids.size(); ++i) {
+    INFO("position ", i);
+    if (i == 2) CHECK(spelled.values[i] == -350.0);
+    else if (i == 11) CHECK(spelled.values[i] == 25.0);
+    else CHECK(std::isnan(spelled.values[i]));
+  }
+  CHECK_NOTHROW(encode_with_numbers(tokenizer, "1", 65, {}, NumberSpelling::digits));  // no <NUM> id is used
+
   CHECK_THROWS_AS(encode_with_numbers(tokenizer, "1", 65), error);  // an existing token
   CHECK_THROWS_AS(encode_with_numbers(tokenizer, "1\xFF", num), error);
   CHECK(encode_with_numbers(tokenizer, "1\xFF", num, {.invalid_utf8 = utf8::Policy::replace}).ids.size() == 4);

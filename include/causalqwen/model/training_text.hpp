@@ -38,7 +38,7 @@ namespace causalqwen::model {
 /// One training sequence: ids with their <NUM> values, and which targets the loss skips.
 struct TrainingSequence {
   std::vector<TokenId> ids;
-  std::vector<double> values;        ///< beside ids: the value at <NUM>, NaN elsewhere
+  std::vector<double> values;        ///< beside ids: the value at <NUM> (or a spelled number's first token), NaN elsewhere
   std::vector<std::uint8_t> ignore;  ///< [ids.size() - 1]: 1 = position t's target ids[t+1] is skipped; empty: none
 
   bool ignored(std::size_t t) const { return !ignore.empty() && ignore[t] != 0; }
@@ -130,17 +130,19 @@ inline DocumentSplit split_documents(std::vector<std::string> documents, double 
   return split;
 }
 
-/// `documents` encoded with numbers as <NUM> (`num`) and packed into sequences of at most
-/// `sequence_length` tokens (see the file comment). Sequences without a target are dropped.
+/// `documents` encoded with numbers as <NUM> (`num`), or spelled in ordinary tokens with
+/// NumberSpelling::digits (a plain language model's text; values beside each number's first token),
+/// and packed into sequences of at most `sequence_length` tokens (see the file comment). Sequences
+/// without a target are dropped.
 inline SequenceSet pack_documents(const Tokenizer& tokenizer, TokenId num, std::span<const std::string> documents,
-                                  std::size_t sequence_length) {
+                                  std::size_t sequence_length, NumberSpelling spelling = NumberSpelling::num_token) {
   require(sequence_length >= 2, "pack_documents: the sequence length must be at least 2, got ", sequence_length);
   const std::optional<TokenId> end_of_text = tokenizer.token_id("<|endoftext|>");
   std::vector<TokenId> ids;
   std::vector<double> values;
   std::vector<std::uint8_t> starts_document;
   for (const std::string& document : documents) {
-    NumberedText text = encode_with_numbers(tokenizer, document, num);
+    NumberedText text = encode_with_numbers(tokenizer, document, num, {}, spelling);
     if (end_of_text) {
       text.ids.push_back(*end_of_text);
       text.values.push_back(std::nan(""));

@@ -136,7 +136,8 @@ inline std::vector<NumberSpan> find_numbers(std::string_view text) {
   return found;
 }
 
-/// Token ids with <NUM> where numbers were, and the values at those positions (NaN elsewhere).
+/// Token ids of a text and, beside them, each number's value at its <NUM> (or first spelled token),
+/// NaN elsewhere.
 struct NumberedText {
   std::vector<TokenId> ids;
   std::vector<double> values;
@@ -160,11 +161,22 @@ inline std::string without_numbers(std::string_view text) {
 /// for Qwen2.5's tokenizer.json, 151669 for Qwen3's).
 inline TokenId num_token_id(const Tokenizer& tokenizer) { return static_cast<TokenId>(tokenizer.id_limit()); }
 
-/// Encodes `text` with each number (see find_numbers) as the single token `num_id`. Added tokens
-/// are matched first, as in Tokenizer::encode, so numbers are only looked for in ordinary text.
+/// How an encoded text carries its numbers.
+enum class NumberSpelling {
+  num_token,  ///< each number is the one token <NUM>, its value beside it (the causal model's input)
+  digits,     ///< each number is spelled in ordinary tokens, as a plain language model reads it
+};
+
+/// Encodes `text` with each number (see find_numbers) as the single token `num_id`, or, with
+/// NumberSpelling::digits, in the tokens of its spelling (`num_id` is then not used); either way the
+/// number's value sits beside its first token. Added tokens are matched first, as in
+/// Tokenizer::encode, so numbers are only looked for in ordinary text.
 inline NumberedText encode_with_numbers(const Tokenizer& tokenizer, std::string_view text, TokenId num_id,
-                                        const EncodeOptions& options = {}) {
-  require(num_id >= 0 && !tokenizer.contains(num_id), "<NUM> id ", num_id, " is already a token of ", tokenizer.source());
+                                        const EncodeOptions& options = {},
+                                        NumberSpelling spelling = NumberSpelling::num_token) {
+  const bool as_num = spelling == NumberSpelling::num_token;
+  require(!as_num || (num_id >= 0 && !tokenizer.contains(num_id)), "<NUM> id ", num_id, " is already a token of ",
+          tokenizer.source());
   std::string repaired;
   const std::string_view valid = utf8::sanitize(text, options.invalid_utf8, repaired, "text to encode");
   NumberedText out;
@@ -177,8 +189,11 @@ inline NumberedText encode_with_numbers(const Tokenizer& tokenizer, std::string_
         for (const NumberSpan& number : find_numbers(run)) {
           if (number.begin > done) tokenizer.encode_ordinary(run.substr(done, number.begin - done), state, out.ids);
           pad_values();
-          out.ids.push_back(num_id);
-          out.values.push_back(number.value);
+          const std::size_t first = out.ids.size();
+          if (as_num) out.ids.push_back(num_id);
+          else tokenizer.encode_ordinary(run.substr(number.begin, number.end - number.begin), state, out.ids);
+          pad_values();
+          if (out.ids.size() > first) out.values[first] = number.value;
           done = number.end;
         }
         if (done < run.size()) tokenizer.encode_ordinary(run.substr(done), state, out.ids);
