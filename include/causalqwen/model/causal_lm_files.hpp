@@ -7,12 +7,19 @@
 // parameters of the <NUM> value encoding, with the encoding's name in the metadata so that a file
 // of one form is never read as the other). TrainableCausalLM::save writes it.
 
+#include <causalqwen/backbone/qwen2_config.hpp>
 #include <causalqwen/backbone/qwen2_gguf.hpp>
+#include <causalqwen/backbone/qwen2_parameters.hpp>
+#include <causalqwen/backbone/qwen2_training.hpp>
 #include <causalqwen/backend/backend.hpp>
+#include <causalqwen/core/atomic_file.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/head/parameters.hpp>
+#include <causalqwen/io/checkpoint.hpp>
+#include <causalqwen/io/dtype.hpp>
+#include <causalqwen/io/file.hpp>
 #include <causalqwen/io/safetensors.hpp>
 #include <causalqwen/model/causal_lm.hpp>
 #include <causalqwen/model/value_encoding.hpp>
@@ -20,6 +27,7 @@
 #include <causalqwen/tokenizer/numbers.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -34,6 +42,48 @@ namespace causalqwen::model {
 inline constexpr std::string_view kCausalHeadFile = "causal_head.safetensors";
 inline constexpr std::string_view kValueEncodingFile = "value_encoding.safetensors";
 inline constexpr std::string_view kValueEncodingFormat = "causalqwen.value_encoding/1";
+
+/// Writes the Hugging Face part of a trainable model's directory, each file atomically:
+/// config.json (its vocab_size the embedding's rows, <NUM>'s included), model.safetensors with the
+/// weights as `weights` (F32 keeps master weights exactly, BF16 halves the file) and tokenizer.json.
+template <Backend B>
+void save_qwen2_directory(const std::filesystem::path& directory, const TrainableQwen2<B>& backbone,
+                          std::string_view tokenizer_json, io::DType weights) {
+  using T = typename B::scalar_type;
+  require(weights == io::DType::F32 || weights == io::DType::BF16 || weights == io::DType::F16, directory.string(),
+          ": weights are written as F32, BF16 or F16, not ", io::dtype_name(weights));
+  std::filesystem::create_directories(directory);
+  Qwen2Config config = backbone.config();
+  config.vocab_size = backbone.vocab_size();
+  write_file_atomically(directory / "config.json", qwen2_config_json(config));
+  io::SafetensorsWriter model;
+  model.set_metadata("format", "pt");
+  for_each_qwen2_tensor(backbone.parameters(), [&](const std::string& name, auto view, const std::vector<std::int64_t>& shape) {
+    if (shape.size() == 1) model.add_as(name, weights, Vector<T>(view.row(0).transpose()));
+    else model.add_as(name, weights, RowMatrix<T>(view));
+  });
+  model.write(directory / std::string(io::Checkpoint::single_file));
+  write_file_atomically(directory / "tokenizer.json", tokenizer_json);
+}
+
+/// What a trainable model reads of a Hugging Face Qwen2 directory: the tokenizer.json text and
+/// the parameters, widened to T.
+template <Real T>
+struct Qwen2Directory {
+  std::filesystem::path tokenizer_file;
+  std::string tokenizer_json;
+  Qwen2Parameters<T> parameters;
+};
+
+template <Real T>
+Qwen2Directory<T> read_qwen2_directory(const std::filesystem::path& directory) {
+  Qwen2Directory<T> out;
+  out.tokenizer_file = directory / "tokenizer.json";
+  out.tokenizer_json = io::read_file(out.tokenizer_file, "tokenizer file");
+  out.parameters = load_qwen2_parameters<T>(load_qwen2_config(directory / "config.json"), io::Checkpoint(directory),
+                                            directory.string());
+  return out;
+}
 
 /// Writes the learned parameters of `encoding` (atomically).
 template <TrainableValueEncoding E>

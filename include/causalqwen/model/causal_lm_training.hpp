@@ -126,6 +126,40 @@ CausalLMForward<B> causal_lm_forward(const TrainableQwen2<B>& backbone, const E&
   return out;
 }
 
+/// Carries dL/dh of the batch's next-token positions (`d_hidden`, rows in causal_lm_forward's
+/// order) back through the backbone, sequence by sequence: the backbone's gradient is added into
+/// `backbone_gradients`, and the gradient at each <NUM> input row goes to the encoding
+/// (`encoding_gradient`, overwritten), not to the embedding table.
+template <Backend B, TrainableValueEncoding E>
+  requires std::same_as<typename B::scalar_type, typename E::scalar_type>
+void causal_lm_backward(const TrainableQwen2<B>& backbone, const E& encoding, TokenId num,
+                        std::span<const TrainingSequence> batch, std::span<const typename TrainableQwen2<B>::Tape> tapes,
+                        const RowMatrix<typename B::scalar_type>& d_hidden, Qwen2Gradients<B>& backbone_gradients,
+                        typename E::params_type& encoding_gradient) {
+  using T = typename B::scalar_type;
+  require(tapes.size() == batch.size(), "causal_lm_backward: ", tapes.size(), " tapes for ", batch.size(), " sequences");
+  head::for_each_block(encoding_gradient, [](const std::string&, auto& block) { block.setZero(); });
+  Eigen::Index row = 0;
+  for (std::size_t s = 0; s < batch.size(); ++s) {
+    const TrainingSequence& sequence = batch[s];
+    const auto predicted = static_cast<Eigen::Index>(sequence.ids.size() - 1);
+    require(row + predicted <= d_hidden.rows(), "causal_lm_backward: dL/dh has ", d_hidden.rows(),
+            " rows; the batch predicts more positions");
+    RowMatrix<T> d_sequence = RowMatrix<T>::Zero(predicted + 1, d_hidden.cols());  // the last position has no target
+    d_sequence.topRows(predicted) = d_hidden.middleRows(row, predicted);
+    RowMatrix<T> d_embeddings = backbone.backward(tapes[s], d_sequence, backbone_gradients);
+    for (std::size_t t = 0; t < sequence.ids.size(); ++t) {
+      if (sequence.ids[t] != num) continue;
+      encoding.backward(sequence.values[t], d_embeddings.row(static_cast<Eigen::Index>(t)), encoding_gradient);
+      d_embeddings.row(static_cast<Eigen::Index>(t)).setZero();
+    }
+    backbone.embeddings_backward(sequence.ids, d_embeddings, backbone_gradients);
+    row += predicted;
+  }
+  require(row == d_hidden.rows(), "causal_lm_backward: dL/dh has ", d_hidden.rows(), " rows for ", row,
+          " predicted positions");
+}
+
 /// What a training step reuses from one call to the next: the backend's gradient accumulator
 /// and the host gradients (the size of the model each), so that steps do not allocate them.
 template <Backend B, class EncodingParams>
@@ -153,31 +187,13 @@ head::LossValue<typename B::scalar_type> causal_lm_loss_and_gradient(
     const head::CausalHead<typename B::scalar_type, Link, Thresholds, HeadBackend>& causal_head, TokenId num,
     std::span<const TrainingSequence> batch, const head::LossOptions<typename B::scalar_type>& options,
     CausalLMWorkspace<B, typename E::params_type>& workspace, Rng* rng = nullptr) {
-  using T = typename B::scalar_type;
-  const auto hidden_size = static_cast<Eigen::Index>(backbone.hidden_size());
   auto [tapes, hidden, targets] =
       causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
   auto [loss, head_gradient] = causal_head.loss_and_gradient(hidden, targets, options, rng);
-  auto& backbone_gradients = workspace.backbone;
-  backbone.reset_gradients(backbone_gradients);
-  auto& encoding_gradient = workspace.gradients.encoding;
-  head::for_each_block(encoding_gradient, [](const std::string&, auto& block) { block.setZero(); });
-  Eigen::Index row = 0;
-  for (std::size_t s = 0; s < batch.size(); ++s) {
-    const TrainingSequence& sequence = batch[s];
-    const auto predicted = static_cast<Eigen::Index>(sequence.ids.size() - 1);
-    RowMatrix<T> d_hidden = RowMatrix<T>::Zero(predicted + 1, hidden_size);  // the last position has no target
-    d_hidden.topRows(predicted) = head_gradient.hidden.middleRows(row, predicted);
-    RowMatrix<T> d_embeddings = backbone.backward(tapes[s], d_hidden, backbone_gradients);
-    for (std::size_t t = 0; t < sequence.ids.size(); ++t) {
-      if (sequence.ids[t] != num) continue;
-      encoding.backward(sequence.values[t], d_embeddings.row(static_cast<Eigen::Index>(t)), encoding_gradient);
-      d_embeddings.row(static_cast<Eigen::Index>(t)).setZero();
-    }
-    backbone.embeddings_backward(sequence.ids, d_embeddings, backbone_gradients);
-    row += predicted;
-  }
-  backbone.gradients(backbone_gradients, workspace.gradients.backbone);
+  backbone.reset_gradients(workspace.backbone);
+  causal_lm_backward(backbone, encoding, num, batch, tapes, head_gradient.hidden, workspace.backbone,
+                     workspace.gradients.encoding);
+  backbone.gradients(workspace.backbone, workspace.gradients.backbone);
   workspace.gradients.head = std::move(head_gradient.params);
   return loss;
 }

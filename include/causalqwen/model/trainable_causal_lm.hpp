@@ -82,10 +82,7 @@ class TrainableCausalLM {
   /// safetensors, tokenizer.json), which is then initialised as from_base does.
   static TrainableCausalLM load(const std::filesystem::path& directory, B backend = B{},
                                 const CausalLMInit<T>& init = {}) {
-    const std::filesystem::path tokenizer_file = directory / "tokenizer.json";
-    std::string tokenizer_json = io::read_file(tokenizer_file, "tokenizer file");
-    Qwen2Parameters<T> base = load_qwen2_parameters<T>(load_qwen2_config(directory / "config.json"),
-                                                       io::Checkpoint(directory), directory.string());
+    auto [tokenizer_file, tokenizer_json, base] = read_qwen2_directory<T>(directory);
     const std::filesystem::path head_file = directory / kCausalHeadFile;
     if (!std::filesystem::exists(head_file))
       return from_base(std::move(tokenizer_json), std::move(base), init, std::move(backend), tokenizer_file.string());
@@ -101,20 +98,7 @@ class TrainableCausalLM {
   /// Writes the model directory (see the file comment); `weights` is the dtype of
   /// model.safetensors (F32 keeps the master weights exactly, BF16 halves the file).
   void save(const std::filesystem::path& directory, io::DType weights = io::DType::F32) const {
-    require(weights == io::DType::F32 || weights == io::DType::BF16 || weights == io::DType::F16,
-            "TrainableCausalLM::save: weights are written as F32, BF16 or F16, not ", io::dtype_name(weights));
-    std::filesystem::create_directories(directory);
-    Qwen2Config config = backbone_.config();
-    config.vocab_size = backbone_.vocab_size();
-    write_file_atomically(directory / "config.json", qwen2_config_json(config));
-    io::SafetensorsWriter model;
-    model.set_metadata("format", "pt");
-    for_each_qwen2_tensor(backbone_.parameters(), [&](const std::string& name, auto view, const std::vector<std::int64_t>& shape) {
-      if (shape.size() == 1) model.add_as(name, weights, Vector<T>(view.row(0).transpose()));
-      else model.add_as(name, weights, RowMatrix<T>(view));
-    });
-    model.write(directory / std::string(io::Checkpoint::single_file));
-    write_file_atomically(directory / "tokenizer.json", tokenizer_json_);
+    save_qwen2_directory(directory, backbone_, tokenizer_json_, weights);
     head::save_head(head_, directory / kCausalHeadFile);
     save_value_encoding(encoding_, directory / kValueEncodingFile);
   }
