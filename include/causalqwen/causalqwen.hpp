@@ -68,6 +68,7 @@
 #include <causalqwen/model/random_qwen2.hpp>
 #include <causalqwen/model/text_data.hpp>
 #include <causalqwen/model/trainable_causal_lm.hpp>
+#include <causalqwen/model/softmax_lm.hpp>
 #include <causalqwen/model/training_text.hpp>
 #include <causalqwen/model/value_encoding.hpp>
 #include <causalqwen/tokenizer/added_tokens.hpp>
