@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,18 @@ TEST_CASE("TrainableSoftmaxLM: the gradient of every part matches central differ
       CHECK(directional_error(lm, batch, options, direction_in(lm.parameters(), part, rng)) < tolerance);
     }
   }
+}
+
+TEST_CASE("TrainableSoftmaxLM: an edit that throws leaves every part in the model, unchanged") {
+  const model::testing::TrainerSetup<double> setup;
+  auto lm = fresh(setup, NumberSpelling::num_token);
+  const auto data = lm.pack(std::span(setup.documents).first(4), 24);
+  REQUIRE(data.size() >= 1);
+  const auto batch = std::span(data.sequences).first(1);
+  const double before = lm.loss(batch, head::LossOptions<double>{}).total;
+  CHECK_THROWS_AS(lm.update([](auto&) { throw std::runtime_error("refused"); }), std::runtime_error);
+  CHECK(lm.loss(batch, head::LossOptions<double>{}).total == before);
+  CHECK(dot(lm.parameters(), lm.parameters()) > 0);
 }
 
 TEST_CASE("TrainableSoftmaxLM: with spelled numbers the loss is the backbone's next-token cross-entropy") {

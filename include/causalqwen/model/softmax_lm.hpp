@@ -24,6 +24,7 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/core/scope_exit.hpp>
 #include <causalqwen/head/loss.hpp>
 #include <causalqwen/head/parameters.hpp>
 #include <causalqwen/io/dtype.hpp>
@@ -259,15 +260,10 @@ class TrainableSoftmaxLM {
     backbone_.update_parameters([&](Qwen2Parameters<T>& backbone) {
       Parameters all{std::move(backbone), encoding_.params(), std::move(regression_)};
       // Put the parts back even when the edit throws (AdamW refuses a non-finite gradient).
-      struct Restore {
-        Parameters& all;
-        Qwen2Parameters<T>& backbone;
-        RegressionParams<T>& regression;
-        ~Restore() {
-          backbone = std::move(all.backbone);
-          regression = std::move(all.regression);
-        }
-      } restore{all, backbone, regression_};
+      const ScopeExit restore([&] {
+        backbone = std::move(all.backbone);
+        regression_ = std::move(all.regression);
+      });
       edit(all);
       encoding_ = E(std::move(all.encoding));
     });

@@ -17,6 +17,7 @@
 #include <causalqwen/core/atomic_file.hpp>
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
+#include <causalqwen/core/scope_exit.hpp>
 #include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/head/checkpoint.hpp>
 #include <causalqwen/io/checkpoint.hpp>
@@ -125,15 +126,10 @@ class TrainableCausalLM {
       head_.update_params([&](head::HeadParams<T>& head) {
         Parameters all{std::move(backbone), encoding_.params(), std::move(head)};
         // Put the parts back even when the edit throws (AdamW refuses a non-finite gradient).
-        struct Restore {
-          Parameters& all;
-          Qwen2Parameters<T>& backbone;
-          head::HeadParams<T>& head;
-          ~Restore() {
-            backbone = std::move(all.backbone);
-            head = std::move(all.head);
-          }
-        } restore{all, backbone, head};
+        const ScopeExit restore([&] {
+          backbone = std::move(all.backbone);
+          head = std::move(all.head);
+        });
         edit(all);
         encoding_ = E(std::move(all.encoding));
       });
