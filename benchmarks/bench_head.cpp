@@ -69,7 +69,7 @@ struct Fixture {
   }
 };
 
-std::map<std::pair<std::int64_t, int>, double> lm_head_seconds, softmax_step_seconds;
+std::map<std::pair<std::int64_t, int>, double> lm_head_seconds, lm_head_decode_seconds, softmax_step_seconds;
 
 std::pair<std::int64_t, int> key(const benchmark::State& state) {
   return {state.range(0), static_cast<int>(state.range(1))};
@@ -136,6 +136,43 @@ void BM_causal_forward_decide(benchmark::State& state) {
   x_baseline(state, s, lm_head_seconds);
 }
 
+/// One decoding step's output layer: the logits of one hidden state and their argmax, as the base
+/// model decodes greedily. Measured here, apart from the backbone, because a whole decode's run to
+/// run spread on a shared machine is larger than the head's share of it.
+void BM_lm_head_decode(benchmark::State& state) {
+  auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const auto& backend = head.backend();
+  const auto weight = backend.upload_weight(head.action().params().class_weight,
+                                            state.range(0) == 1 ? WeightFormat::bf16 : WeightFormat::dense);
+  const RowMatrix<float> one = f.hidden.topRows(1);
+  RowMatrix<float> logits;
+  const double s = timed(state, [&] {
+    backend.matmul(one, weight, logits);
+    Eigen::Index best;
+    logits.row(0).maxCoeff(&best);
+    benchmark::DoNotOptimize(best);
+  });
+  state.SetItemsProcessed(state.iterations());
+  lm_head_decode_seconds[key(state)] = s;
+  state.counters["GB/s"] = double(kHidden) * double(kClasses) * (state.range(0) == 1 ? 2.0 : 4.0) / s / 1e9;
+}
+
+/// The causal head's decision for one hidden state (generation's deterministic step: abduction,
+/// the action in one pass over A, the margin argmax and the winner's probability).
+void BM_causal_decide_next(benchmark::State& state) {
+  auto& f = Fixture::get();
+  Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
+  const RowMatrix<float> one = f.hidden.topRows(1);
+  std::mt19937_64 rng(0);
+  const double s = timed(state, [&] {
+    const auto d = head.decide_next(one, false, rng);
+    benchmark::DoNotOptimize(d.class_id);
+  });
+  state.SetItemsProcessed(state.iterations());
+  x_baseline(state, s, lm_head_decode_seconds);
+}
+
 /// A plain lm_head's training step on the same kernels: logits, softmax cross-entropy and its
 /// gradient, dA = dlogits^T h and dh = dlogits A.
 void BM_softmax_step(benchmark::State& state) {
@@ -189,6 +226,8 @@ void BM_causal_training_step_adamw(benchmark::State& state) {
 BENCHMARK(BM_lm_head)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_causal_forward)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_causal_forward_decide)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_lm_head_decode)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_causal_decide_next)->ArgsProduct({{0, 1}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_softmax_step)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_causal_training_step)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_causal_training_step_adamw)->ArgsProduct({{0}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
