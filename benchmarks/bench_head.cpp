@@ -96,13 +96,18 @@ void x_baseline(benchmark::State& state, double seconds, const std::map<std::pai
   if (it != baseline.end() && it->second > 0) state.counters["x_baseline"] = seconds / it->second;
 }
 
+/// The head's A as a plain lm_head weight on its backend, in the case's format.
+auto lm_head_weight(const Head& head, const benchmark::State& state) {
+  return head.backend().upload_weight(head.action().params().class_weight,
+                                      state.range(0) == 1 ? WeightFormat::bf16 : WeightFormat::dense);
+}
+
 /// logits = h A^T on the backend's matmul: what a plain lm_head costs with the same kernels.
 void BM_lm_head(benchmark::State& state) {
   auto& f = Fixture::get();
   Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
   const auto& backend = head.backend();
-  const auto weight = backend.upload_weight(head.action().params().class_weight,
-                                            state.range(0) == 1 ? WeightFormat::bf16 : WeightFormat::dense);
+  const auto weight = lm_head_weight(head, state);
   RowMatrix<float> logits;
   const double s = timed(state, [&] {
     backend.matmul(f.hidden, weight, logits);
@@ -143,8 +148,7 @@ void BM_lm_head_decode(benchmark::State& state) {
   auto& f = Fixture::get();
   Head& head = f.head(state.range(0), static_cast<int>(state.range(1)));
   const auto& backend = head.backend();
-  const auto weight = backend.upload_weight(head.action().params().class_weight,
-                                            state.range(0) == 1 ? WeightFormat::bf16 : WeightFormat::dense);
+  const auto weight = lm_head_weight(head, state);
   const RowMatrix<float> one = f.hidden.topRows(1);
   RowMatrix<float> logits;
   const double s = timed(state, [&] {
