@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <span>
 #include <vector>
@@ -180,11 +181,62 @@ TEST_CASE("cauchy_linear: loc W^T + b and scale |W|^T in one pass, GEMV and GEMM
         CHECK((scale_out.cast<double>() - scale_expected).cwiseAbs().maxCoeff() < 2e-6 * scale_expected.maxCoeff());
       }
     }
+    // bfloat16 activations: batches on a bfloat16 W multiply the rounded loc and scale (products
+    // exact, float sums); a few rows stay on the exact streaming kernel.
+    const RowMatrix<double> a16 = w16.cast<double>();
+    const RowMatrix<double> loc_rounded = (round_bf16(loc).cast<double>() * a16.transpose()).rowwise() + bias.cast<double>().transpose();
+    const RowMatrix<double> scale_rounded = round_bf16(scale).cast<double>() * a16.cwiseAbs().transpose();
+    const bool rounds = kernels::has_bf16_dot_kernel && rows >= kernels::gemm_min_rows;
+    for (int threads : {1, 2}) {
+      RowMatrix<float> loc_out, scale_out;
+      kernels::cauchy_linear(loc, scale, bf16, std::span<const float>(bias.data(), 403), loc_out, scale_out, threads,
+                             kernels::MatmulPrecision::bf16_activations);
+      const RowMatrix<double> loc_exact = (loc.cast<double>() * a16.transpose()).rowwise() + bias.cast<double>().transpose();
+      CHECK((loc_out.cast<double>() - (rounds ? loc_rounded : loc_exact)).cwiseAbs().maxCoeff() < 1e-4);
+      const RowMatrix<double> scale_reference = rounds ? scale_rounded : RowMatrix<double>(scale.cast<double>() * a16.cwiseAbs().transpose());
+      CHECK((scale_out.cast<double>() - scale_reference).cwiseAbs().maxCoeff() < 2e-6 * scale_reference.maxCoeff());
+      if (rounds) CHECK((loc_out.cast<double>() - loc_exact).cwiseAbs().maxCoeff() > 1e-3);  // the fast path ran
+    }
   }
   RowMatrix<float> a_out, b_out;
   CHECK_THROWS_AS(kernels::cauchy_linear(random(2, 5, 3), random(2, 5, 4), dense, std::span<const float>(), a_out, b_out, 1),
                   causalqwen::error);
 }
+
+#if defined(__AVX512BF16__)
+TEST_CASE("split_bf16_pairs: three bfloat16 pieces hold a float exactly, two within 2^-16") {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
+  std::uniform_int_distribution<int> exponent(-100, 127);
+  std::vector<float> x(301);  // odd: the last pair is half padding
+  for (float& v : x) v = std::ldexp(mantissa(rng), exponent(rng)) * (rng() % 2 ? 1.0f : -1.0f);
+  x[0] = std::numeric_limits<float>::max();  // would round to infinity as one bfloat16
+  x[1] = -std::numeric_limits<float>::max();
+  x[2] = 0.0f;
+  const std::int64_t n = static_cast<std::int64_t>(x.size()), pairs = (n + 1) / 2;
+  std::vector<std::uint32_t> three(static_cast<std::size_t>(3 * pairs)), two(static_cast<std::size_t>(2 * pairs));
+  kernels::detail::split_bf16_pairs(x.data(), n, 3, three.data());
+  kernels::detail::split_bf16_pairs(x.data(), n, 2, two.data());
+  const auto piece = [&](const std::vector<std::uint32_t>& words, int q, std::int64_t i) {
+    return static_cast<double>(io::bf16_to_float(static_cast<std::uint16_t>(words[static_cast<std::size_t>(q * pairs + i / 2)] >> (16 * (i % 2)))));
+  };
+  for (std::int64_t i = 0; i < n; ++i) {
+    CAPTURE(x[static_cast<std::size_t>(i)]);
+    const double v = x[static_cast<std::size_t>(i)];
+    CHECK(piece(three, 0, i) + piece(three, 1, i) + piece(three, 2, i) == v);
+    CHECK(std::abs(piece(two, 0, i) + piece(two, 1, i) - v) <= std::ldexp(std::abs(v), -16));
+  }
+  const std::uint32_t padding = three.back() >> 16;
+  CHECK(padding == 0);
+  const float special[] = {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  std::uint32_t words[2];
+  kernels::detail::split_bf16_pairs(special, 2, 2, words);
+  CHECK(std::isinf(io::bf16_to_float(static_cast<std::uint16_t>(words[0]))));
+  const auto second = static_cast<std::uint16_t>(words[0] >> 16);
+  CHECK(std::isnan(io::bf16_to_float(second)));
+  CHECK(words[1] == 0);  // a non-finite input is its first piece alone
+}
+#endif
 
 TEST_CASE("cauchy_linear_backward: against the dense formulas; the sum over threads is deterministic") {
   const RowMatrix<float> w = random(203, 67, 31);

@@ -155,7 +155,7 @@ class CpuBackend {
   }
   void cauchy_linear(const Matrix& loc, const Matrix& scale, const Weight& w, std::span<const T> bias, Matrix& loc_out,
                      Matrix& scale_out) const {
-    kernels::cauchy_linear(loc, scale, w, bias, loc_out, scale_out, threads_);
+    kernels::cauchy_linear(loc, scale, w, bias, loc_out, scale_out, threads_, precision_);
   }
   void cauchy_linear_backward(const Matrix& loc, const Matrix& scale, const Weight& w, const Matrix& d_loc_out,
                               const Matrix& d_scale_out, RowMatrix<T>& d_weight, std::span<T> d_bias, Matrix& d_loc,

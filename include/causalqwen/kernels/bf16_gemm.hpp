@@ -13,6 +13,8 @@
 #include <causalqwen/io/dtype.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -49,16 +51,46 @@ inline std::vector<std::uint32_t> pack_activation_pairs(const RowMatrix<float>& 
   return packed;
 }
 
+/// Which values of a bfloat16 weight a GEMM multiplies: the weight or its magnitude |W| (the
+/// scale product of the Cauchy linear map). |w| of a bfloat16 pair word clears both sign bits.
+enum class WeightSign : std::uint32_t { as_is = 0xFFFFFFFFu, magnitude = 0x7FFF7FFFu };
+
+/// x [n] as a sum of `pieces` bfloat16 vectors, written as activation pairs: out[q * pairs + p]
+/// holds piece q of x[2p] and x[2p + 1] (pairs = (n + 1) / 2). Piece q is what pieces 0..q-1 leave
+/// of x, rounded to nearest; each rounding keeps 8 significant bits, so three pieces hold every
+/// float exactly and two leave at most 2^-16 |x|. Products of bfloat16 numbers are exact in float,
+/// which makes vdpbf16ps over the pieces a float dot product with exact inputs. (The instruction
+/// flushes subnormals: pieces below 2^-126, i.e. of |x| < 2^-110, are lost.) A non-finite x is
+/// its first piece alone; a finite x that would round to infinity is truncated instead.
+inline void split_bf16_pairs(const float* x, std::int64_t n, int pieces, std::uint32_t* out) {
+  const std::int64_t pairs = (n + 1) / 2;
+  std::fill(out, out + pieces * pairs, 0u);
+  for (std::int64_t i = 0; i < n; ++i) {
+    float rest = x[i];
+    for (int q = 0; q < pieces; ++q) {
+      std::uint16_t bits = io::float_to_bf16(rest);
+      if (std::isfinite(rest) && !std::isfinite(io::bf16_to_float(bits))) bits = static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(rest) >> 16);
+      out[q * pairs + i / 2] |= std::uint32_t{bits} << (16 * (i % 2));
+      rest = std::isfinite(rest) ? rest - io::bf16_to_float(bits) : 0.0f;
+    }
+  }
+}
+
 /// Packs weight rows [begin, begin + 32) (zero beyond `rows`) as [pairs][32] words. A pair of
 /// adjacent bfloat16 values is already one little-endian word: packing is a transpose of words.
 inline void pack_weight_panel(const std::uint16_t* w, std::int64_t rows, std::int64_t in, std::int64_t begin,
-                              std::int64_t pairs, std::vector<std::uint32_t>& panel) {
+                              std::int64_t pairs, WeightSign sign, std::vector<std::uint32_t>& panel) {
+  const auto mask = static_cast<std::uint32_t>(sign);
   panel.assign(static_cast<std::size_t>(pairs * bf16_panel), 0);
   for (std::int64_t j = 0; j < bf16_panel && begin + j < rows; ++j) {
     const std::uint16_t* row = w + (begin + j) * in;
     std::uint32_t* column = panel.data() + j;
-    for (std::int64_t p = 0; p < in / 2; ++p) std::memcpy(column + p * bf16_panel, row + 2 * p, sizeof(std::uint32_t));
-    if (in % 2 != 0) column[(pairs - 1) * bf16_panel] = row[in - 1];
+    for (std::int64_t p = 0; p < in / 2; ++p) {
+      std::uint32_t word;
+      std::memcpy(&word, row + 2 * p, sizeof word);
+      column[p * bf16_panel] = word & mask;
+    }
+    if (in % 2 != 0) column[(pairs - 1) * bf16_panel] = row[in - 1] & mask;
   }
 }
 
@@ -85,14 +117,15 @@ inline void bf16_block_kernel(const std::uint32_t* x, const std::uint32_t* panel
   }
 }
 
-/// Output columns [begin, end) of out = bf16(x) W^T, x given as packed activation pairs.
+/// Output columns [begin, end) of out = bf16(x) W^T (or bf16(x) |W|^T), x given as packed
+/// activation pairs.
 inline void bf16_gemm_columns(const std::vector<std::uint32_t>& x, std::int64_t positions, const std::uint16_t* w,
                               std::int64_t rows, std::int64_t in, std::int64_t begin, std::int64_t end,
-                              RowMatrix<float>& out) {
+                              RowMatrix<float>& out, WeightSign sign = WeightSign::as_is) {
   const std::int64_t pairs = (in + 1) / 2;
   std::vector<std::uint32_t> panel;
   for (std::int64_t col = begin; col < end; col += bf16_panel) {
-    pack_weight_panel(w, rows, in, col, pairs, panel);
+    pack_weight_panel(w, rows, in, col, pairs, sign, panel);
     const std::int64_t valid = std::min(bf16_panel, end - col);
     std::int64_t t = 0;
     for (; t + bf16_block <= positions; t += bf16_block)

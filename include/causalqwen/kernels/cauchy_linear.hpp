@@ -11,12 +11,14 @@
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
+#include <causalqwen/kernels/bf16_gemm.hpp>
 #include <causalqwen/kernels/matmul.hpp>
 #include <causalqwen/kernels/output_buffer.hpp>
 #include <causalqwen/kernels/parallel.hpp>
 #include <causalqwen/kernels/weight.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -66,13 +68,81 @@ inline void cauchy_dot4(const W* w, [[maybe_unused]] const W* ahead, std::int64_
   }
 }
 
+#if defined(__AVX512BF16__)
+/// Pieces of each input for the bfloat16 dot-product GEMV (split_bf16_pairs): loc in three, which
+/// is exact; scale in two, which leaves at most 2^-16 of each term. The scale sum has only
+/// positive terms, so that is also its relative error: below the float rounding of the sum itself
+/// for inputs wider than 2^16 / 2^8 = 256.
+inline constexpr int loc_pieces = 3;
+inline constexpr int scale_pieces = 2;
+
+/// cauchy_dot4 for bfloat16 weights on vdpbf16ps: a weight pair word multiplies an input pair
+/// word as it is, with no widening, and |w| is one mask for both weights of a pair. Per 32 weights
+/// that is 5 dot-product instructions and one mask against 4 FMAs and 6 conversions, which
+/// leaves a decoding core more time to wait on memory.
+inline void cauchy_dot4_bf16(const std::uint16_t* w, const std::uint16_t* ahead, std::int64_t in,
+                             const std::uint32_t* loc_split, const std::uint32_t* scale_split, const float* loc,
+                             const float* scale, float loc_out[4], float scale_out[4]) {
+  const std::int64_t pairs = (in + 1) / 2;
+  const __m512i magnitude = _mm512_set1_epi32(static_cast<int>(WeightSign::magnitude));
+  __m512 acc_loc[4], acc_loc2[4], acc_scale[4], acc_scale2[4];
+  for (int r = 0; r < 4; ++r) acc_loc[r] = acc_loc2[r] = acc_scale[r] = acc_scale2[r] = _mm512_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 32 <= in; i += 32) {
+    const std::uint32_t* l = loc_split + i / 2;
+    const std::uint32_t* s = scale_split + i / 2;
+    const auto l0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(l));
+    const auto l1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(l + pairs));
+    const auto l2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(l + 2 * pairs));
+    const auto s0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(s));
+    const auto s1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(s + pairs));
+    for (int r = 0; r < 4; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + r * in + i), _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(w + r * in + i);
+      const auto wv = reinterpret_cast<__m512bh>(v);
+      const auto wa = reinterpret_cast<__m512bh>(_mm512_and_si512(v, magnitude));
+      acc_loc[r] = _mm512_dpbf16_ps(acc_loc[r], wv, l0);
+      acc_loc2[r] = _mm512_dpbf16_ps(acc_loc2[r], wv, l1);
+      acc_loc[r] = _mm512_dpbf16_ps(acc_loc[r], wv, l2);
+      acc_scale[r] = _mm512_dpbf16_ps(acc_scale[r], wa, s0);
+      acc_scale2[r] = _mm512_dpbf16_ps(acc_scale2[r], wa, s1);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    float sum_loc = horizontal_sum(_mm512_add_ps(acc_loc[r], acc_loc2[r]));
+    float sum_scale = horizontal_sum(_mm512_add_ps(acc_scale[r], acc_scale2[r]));
+    for (std::int64_t k = i; k < in; ++k) {
+      const float v = io::bf16_to_float(w[r * in + k]);
+      sum_loc += v * loc[k];
+      sum_scale += std::abs(v) * scale[k];
+    }
+    loc_out[r] = sum_loc;
+    scale_out[r] = sum_scale;
+  }
+}
+#endif
+
 template <Real T, class W>
 void cauchy_gemv_rows(const T* loc, const T* scale, const W* weights, std::int64_t in, std::int64_t begin,
                       std::int64_t end, T* loc_out, T* scale_out) {
   std::int64_t row = begin;
   if constexpr (std::is_same_v<T, float>) {
+#if defined(__AVX512BF16__)
+    if constexpr (std::is_same_v<W, std::uint16_t>) {
+      const std::int64_t pairs = (in + 1) / 2;
+      std::vector<std::uint32_t> loc_split(static_cast<std::size_t>(loc_pieces * pairs));
+      std::vector<std::uint32_t> scale_split(static_cast<std::size_t>(scale_pieces * pairs));
+      split_bf16_pairs(loc, in, loc_pieces, loc_split.data());
+      split_bf16_pairs(scale, in, scale_pieces, scale_split.data());
+      for (; row + 4 <= end; row += 4) {
+        const std::int64_t next = row + 8 <= end ? row + 4 : row;  // never prefetch outside the matrix
+        cauchy_dot4_bf16(weights + row * in, weights + next * in, in, loc_split.data(), scale_split.data(), loc, scale,
+                         loc_out + row, scale_out + row);
+      }
+    }
+#endif
     for (; row + 4 <= end; row += 4) {
-      const std::int64_t next = row + 8 <= end ? row + 4 : row;  // never prefetch outside the matrix
+      const std::int64_t next = row + 8 <= end ? row + 4 : row;
       cauchy_dot4(weights + row * in, weights + next * in, in, loc, scale, loc_out + row, scale_out + row);
     }
   }
@@ -92,10 +162,12 @@ void cauchy_gemv_rows(const T* loc, const T* scale, const W* weights, std::int64
 }  // namespace detail
 
 /// loc_out = loc W^T + bias and scale_out = scale |W|^T ([N x out] each) for loc, scale [N x in];
-/// an empty `bias` adds nothing.
+/// an empty `bias` adds nothing. `precision` is that of matmul: with bf16_activations, batches
+/// on a bfloat16 W round loc and scale to bfloat16 and multiply on vdpbf16ps.
 template <Real T>
 void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Weight<T>& w, std::span<const T> bias,
-                   RowMatrix<T>& loc_out, RowMatrix<T>& scale_out, int threads) {
+                   RowMatrix<T>& loc_out, RowMatrix<T>& scale_out, int threads,
+                   [[maybe_unused]] MatmulPrecision precision = MatmulPrecision::exact) {
   require(loc.cols() == w.cols() && scale.rows() == loc.rows() && scale.cols() == loc.cols(), "cauchy_linear: loc ",
           loc.rows(), " x ", loc.cols(), " and scale ", scale.rows(), " x ", scale.cols(), " for a weight of width ",
           w.cols());
@@ -106,6 +178,9 @@ void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Wei
   resize_output(scale_out, rows, outs);
   if (rows == 0 || outs == 0) return;
 
+  const auto add_bias = [&](std::int64_t begin, std::int64_t count) {
+    if (!bias.empty()) loc_out.middleCols(begin, count).rowwise() += Eigen::Map<const RowVector<T>>(bias.data() + begin, count);
+  };
   if (rows < gemm_min_rows) {
     parallel_chunks(threads, outs, 16, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t t = 0; t < rows; ++t) {
@@ -113,12 +188,27 @@ void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Wei
         T* so = scale_out.row(t).data();
         if (w.is_bf16()) detail::cauchy_gemv_rows(loc.row(t).data(), scale.row(t).data(), w.bf16_row(0), in, begin, end, lo, so);
         else detail::cauchy_gemv_rows(loc.row(t).data(), scale.row(t).data(), w.dense().data(), in, begin, end, lo, so);
-        if (!bias.empty())
-          for (std::int64_t k = begin; k < end; ++k) lo[k] += bias[static_cast<std::size_t>(k)];
       }
+      add_bias(begin, end - begin);
     });
     return;
   }
+#if defined(__AVX512BF16__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (w.is_bf16() && precision == MatmulPrecision::bf16_activations) {
+      const std::int64_t pairs = (in + 1) / 2;
+      const std::vector<std::uint32_t> loc_pairs = detail::pack_activation_pairs(loc, pairs);
+      const std::vector<std::uint32_t> scale_pairs = detail::pack_activation_pairs(scale, pairs);
+      parallel_chunks(threads, outs, detail::bf16_panel, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
+        detail::bf16_gemm_columns(loc_pairs, rows, w.bf16_row(0), outs, in, begin, end, loc_out);
+        detail::bf16_gemm_columns(scale_pairs, rows, w.bf16_row(0), outs, in, begin, end, scale_out,
+                                  detail::WeightSign::magnitude);
+        add_bias(begin, end - begin);
+      });
+      return;
+    }
+  }
+#endif
   const std::int64_t tile = detail::gemm_tile_rows(in);
   parallel_chunks(threads, outs, 16, 2 * in * rows, [&](std::int64_t begin, std::int64_t end) {
     detail::WeightTile<T> source;
@@ -127,10 +217,8 @@ void cauchy_linear(const RowMatrix<T>& loc, const RowMatrix<T>& scale, const Wei
       const std::int64_t t1 = std::min(end, t0 + tile);
       source.visit(w, t0, t1, [&](const auto& block) {
         magnitude = block.cwiseAbs();
-        auto loc_tile = loc_out.middleCols(t0, t1 - t0);
-        loc_tile.noalias() = loc * block.transpose();
-        if (!bias.empty())
-          loc_tile.rowwise() += Eigen::Map<const RowVector<T>>(bias.data() + t0, t1 - t0);
+        loc_out.middleCols(t0, t1 - t0).noalias() = loc * block.transpose();
+        add_bias(t0, t1 - t0);
         scale_out.middleCols(t0, t1 - t0).noalias() = scale * magnitude.transpose();
       });
     }
