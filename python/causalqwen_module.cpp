@@ -275,11 +275,14 @@ PYBIND11_MODULE(causalqwen, m) {
       "Writes the causal model directory `out`: the model's abduction plus sum_j alpha_j delta_j.");
 
   py::class_<Model>(m, "CausalLM", "A causal language model for inference (tokenizer, Qwen2 backbone, causal head).")
-      .def(py::init([](const std::optional<std::filesystem::path>& path, int threads) {
-             return cq::model::load_causal_lm<Model>(model_path(path), cq::CpuBackend<float>(threads));
+      .def(py::init([](const std::optional<std::filesystem::path>& path, int threads, bool exact) {
+             return cq::model::load_causal_lm<Model>(
+                 model_path(path), cq::CpuBackend<float>(threads, exact ? cq::kernels::MatmulPrecision::exact
+                                                                        : cq::kernels::MatmulPrecision::bf16_activations));
            }),
-           "path"_a = py::none(), "threads"_a = 1,
-           "A causal model directory, a Hugging Face Qwen2 directory or a GGUF file (None: the embedded model).")
+           "path"_a = py::none(), "threads"_a = 1, "exact"_a = false,
+           "A causal model directory, a Hugging Face Qwen2 directory or a GGUF file (None: the embedded model). "
+           "exact=True multiplies a bfloat16 model's prompts with float activations instead of bfloat16 ones.")
       .def_property_readonly("num_token", &Model::num_token, "The id (and class) of <NUM>.")
       .def_property_readonly("classes", &Model::classes, "K + 1.")
       .def_property_readonly("hidden_size", [](const Model& lm) { return lm.head().hidden_size(); })

@@ -88,7 +88,7 @@ struct GenerateCommand {
     const auto options = settings.options();
     Model lm = tokenizer_path.empty() ? model.load()
                                       : Model::from_base(load_tokenizer(tokenizer_path),
-                                                         load_qwen2(model.path, CpuBackend<float>(model.threads)));
+                                                         load_qwen2(model.path, model.backend()));
     if (!head_file.empty()) {
       const head::HeadShape shape{lm.head().hidden_size(), lm.head().latent_size(), lm.classes() - 1};
       lm.set_head(head::load_head<float>(head_file, shape));

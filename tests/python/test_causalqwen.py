@@ -61,6 +61,13 @@ def test_hidden_states_and_decisions(lm):
         lm.predict(hidden[:, :5])
 
 
+def test_exact_precision_moves_hidden_states_by_bfloat16_rounding_only(lm):
+    # The embedded model is bfloat16: by default its prompts multiply bfloat16 activations.
+    text = "Abacus, n. A frame with beads"
+    fast, exact = lm.hidden_states(text), cq.CausalLM(threads=2, exact=True).hidden_states(text)
+    assert np.abs(fast - exact).max() <= 1e-2 * np.abs(exact).max()  # measured: 8e-4
+
+
 def test_tokenizer_round_trip_and_vocabulary(lm):
     tok = cq.Tokenizer(cq.default_model)
     ids = tok.encode("Abacus, n. A frame with beads")

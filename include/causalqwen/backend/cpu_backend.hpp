@@ -37,9 +37,11 @@ class CpuBackend {
   using Matrix = RowMatrix<T>;
   using Weight = kernels::Weight<T>;
 
-  /// `precision` = bf16_activations trades exactness of prompt processing with bfloat16 weights
-  /// for speed (see kernels::MatmulPrecision); decoding streams weights and stays exact.
-  explicit CpuBackend(int threads = 1, kernels::MatmulPrecision precision = kernels::MatmulPrecision::exact)
+  /// `precision` applies to products of many rows (prompts, batches) with bfloat16 weights; float
+  /// and double weights, decoding and training are exact either way. The default rounds those
+  /// activations to bfloat16, as the checkpoint's own framework and llama.cpp compute a bfloat16
+  /// model, at twice the speed of `exact` (kernels::MatmulPrecision, docs/benchmarks.md).
+  explicit CpuBackend(int threads = 1, kernels::MatmulPrecision precision = kernels::MatmulPrecision::bf16_activations)
       : threads_(threads), precision_(precision) {
     require(threads >= 1, "CpuBackend: thread count must be at least 1, got ", threads);
   }
