@@ -45,7 +45,7 @@ inline void cauchy_dot4(const W* w, [[maybe_unused]] const W* ahead, std::int64_
   for (; i + 16 <= in; i += 16) {
     const __m512 l = _mm512_loadu_ps(loc + i), s = _mm512_loadu_ps(scale + i);
     for (int r = 0; r < 4; ++r) {
-      if (i % per_line == 0) _mm_prefetch(reinterpret_cast<const char*>(ahead + r * in + i), _MM_HINT_T0);
+      if (i % per_line == 0) prefetch_stream(ahead + r * in + i);
       const __m512 v = load16(w + r * in + i);
       acc_loc[r] = _mm512_fmadd_ps(v, l, acc_loc[r]);
       acc_scale[r] = _mm512_fmadd_ps(_mm512_abs_ps(v), s, acc_scale[r]);
@@ -97,7 +97,7 @@ inline void cauchy_dot4_bf16(const std::uint16_t* w, const std::uint16_t* ahead,
     const auto s0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(s));
     const auto s1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(s + pairs));
     for (int r = 0; r < 4; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + r * in + i), _MM_HINT_T0);
+      prefetch_stream(ahead + r * in + i);
       const __m512i v = _mm512_loadu_si512(w + r * in + i);
       const auto wv = reinterpret_cast<__m512bh>(v);
       const auto wa = reinterpret_cast<__m512bh>(_mm512_and_si512(v, magnitude));
