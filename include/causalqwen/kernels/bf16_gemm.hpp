@@ -68,10 +68,12 @@ inline void split_bf16_pairs(const float* x, std::int64_t n, int pieces, std::ui
   for (std::int64_t i = 0; i < n; ++i) {
     float rest = x[i];
     for (int q = 0; q < pieces; ++q) {
+      const bool finite = std::isfinite(rest);
       std::uint16_t bits = io::float_to_bf16(rest);
-      if (std::isfinite(rest) && !std::isfinite(io::bf16_to_float(bits))) bits = static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(rest) >> 16);
+      if (finite && !std::isfinite(io::bf16_to_float(bits)))
+        bits = static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(rest) >> 16);
       out[q * pairs + i / 2] |= std::uint32_t{bits} << (16 * (i % 2));
-      rest = std::isfinite(rest) ? rest - io::bf16_to_float(bits) : 0.0f;
+      rest = finite ? rest - io::bf16_to_float(bits) : 0.0f;
     }
   }
 }
