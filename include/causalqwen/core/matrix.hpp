@@ -6,6 +6,8 @@
 
 #include <Eigen/Core>
 
+#include <cmath>
+
 namespace causalqwen {
 
 template <Real T>
@@ -16,5 +18,14 @@ using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
 template <Real T>
 using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+
+/// Whether every entry of `m` is finite, in one vectorised pass: x - x is 0 for a finite x and
+/// NaN otherwise, and a NaN survives the sum. Eigen's allFinite() compares one entry at a time
+/// (its all() may stop early); checking the vocabulary-sized arrays of a training step that way
+/// took a tenth of the step.
+template <class Derived>
+bool all_finite(const Eigen::DenseBase<Derived>& m) {
+  return !std::isnan((m.derived().array() - m.derived().array()).sum());
+}
 
 }  // namespace causalqwen

@@ -3,6 +3,7 @@
 // that names the argument, instead of an Eigen assertion (Release: silent garbage).
 
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
 
 #include <Eigen/Core>
 
@@ -18,7 +19,7 @@ void require_matrix(const Eigen::DenseBase<Derived>& m, Eigen::Index rows, Eigen
     if (rows < 0) fail(what, ": expected shape Nx", cols, ", got ", m.rows(), "x", m.cols());
     fail(what, ": expected shape ", rows, "x", cols, ", got ", m.rows(), "x", m.cols());
   }
-  require(m.derived().allFinite(), what, ": contains NaN or infinity");
+  require(all_finite(m), what, ": contains NaN or infinity");
 }
 
 }  // namespace causalqwen::head

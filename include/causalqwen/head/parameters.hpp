@@ -6,6 +6,7 @@
 // and is what the optimiser and the checkpoint code iterate over.
 
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 
 #include <cmath>
@@ -105,7 +106,7 @@ std::size_t parameter_count(const P& p) {
 template <ParameterSet P>
 void require_finite(const P& p, std::string_view owner) {
   for_each_block(p, [&](const auto& name, const auto& x) {
-    require(x.allFinite(), owner, ": parameter block ", name, " has a non-finite entry");
+    require(all_finite(x), owner, ": parameter block ", name, " has a non-finite entry");
   });
 }
 
