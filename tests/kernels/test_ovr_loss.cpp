@@ -117,4 +117,24 @@ TEST_CASE("ovr_cross_entropy_rows: edge lanes take the scalar kernels; a non-pos
   CHECK(std::isfinite(sums[3]));
 }
 
+TEST_CASE("ovr_cross_entropy_rows: reused gradient buffers are overwritten, ignored rows zeroed") {
+  Case<float> c = random_case<float>(6, 3.0, 12);
+  c.targets[2] = -1;
+  RowMatrix<float> fresh_loc, fresh_scale;
+  const auto sums = kernels::ovr_cross_entropy_rows<float>(c.loc, c.scale, c.threshold, c.targets, 0.5f, &fresh_loc,
+                                                           &fresh_scale, 2);
+  CHECK(fresh_loc.row(2).isZero(0));
+  CHECK(fresh_scale.row(2).isZero(0));
+  RowMatrix<float> reused_loc = RowMatrix<float>::Constant(6, 37, std::numeric_limits<float>::quiet_NaN());
+  RowMatrix<float> reused_scale = reused_loc;
+  const auto again = kernels::ovr_cross_entropy_rows<float>(c.loc, c.scale, c.threshold, c.targets, 0.5f, &reused_loc,
+                                                            &reused_scale, 2);
+  for (std::size_t i = 0; i < sums.size(); ++i) {
+    if (i == 2) CHECK((std::isnan(sums[i]) && std::isnan(again[i])));  // ignored: no sum
+    else CHECK(again[i] == sums[i]);
+  }
+  CHECK(reused_loc == fresh_loc);
+  CHECK(reused_scale == fresh_scale);
+}
+
 }  // namespace causalqwen_tests_kernels_ovr_loss

@@ -51,22 +51,30 @@ bool label_zero_block(OvrBlock<T>& b, bool with_gradient) {
   constexpr int lanes = vector_math::block_lanes<T>;
   constexpr T pi = std::numbers::pi_v<T>;
   constexpr T smallest = std::numeric_limits<T>::min(), largest = std::numeric_limits<T>::max() / 8;
-  vector_math::Block<T> abs_margin, angle, ratio, log_ratio, log1p_ratio;
-  bool ordinary = true;
+  vector_math::Block<T> abs_margin, angle, ratio, log_ratio{}, log1p_ratio{};
+  // Flags are accumulated with & on integers, not && on bools, so that the loops vectorise.
+  unsigned ordinary = 1, nonnegative = 0, negative = 0;
   for (int j = 0; j < lanes; ++j) {
     abs_margin[j] = std::abs(b.margin[j]);
-    ordinary &= b.scale[j] >= smallest && b.scale[j] <= largest && abs_margin[j] <= largest;  // NaN fails
+    ordinary &= unsigned(b.scale[j] >= smallest) & unsigned(b.scale[j] <= largest) &
+                unsigned(abs_margin[j] <= largest);  // NaN fails
   }
   if (!ordinary) return false;
   vector_math::atan2(b.scale, abs_margin, angle);
   for (int j = 0; j < lanes; ++j) {
-    ordinary &= angle[j] >= smallest;
+    ordinary &= unsigned(angle[j] >= smallest);
     ratio[j] = angle[j] / pi;
+    nonnegative |= unsigned(b.margin[j] >= 0);
+    negative |= unsigned(b.margin[j] < 0);
   }
   if (!ordinary) return false;
-  vector_math::log(ratio, log_ratio);
-  for (int j = 0; j < lanes; ++j) ratio[j] = -ratio[j];
-  vector_math::log1p(ratio, log1p_ratio);
+  // Each lane needs one of the two logarithms; a block whose margins share a sign (most of a
+  // trained model's classes lie below their thresholds) evaluates only that one.
+  if (nonnegative) vector_math::log(ratio, log_ratio);
+  if (negative) {
+    for (int j = 0; j < lanes; ++j) ratio[j] = -ratio[j];
+    vector_math::log1p(ratio, log1p_ratio);
+  }
   for (int j = 0; j < lanes; ++j) b.loss[j] = -(b.margin[j] >= 0 ? log_ratio[j] : log1p_ratio[j]);
   if (!with_gradient) return true;
   for (int j = 0; j < lanes; ++j) {
@@ -97,14 +105,15 @@ std::vector<T> ovr_cross_entropy_rows(const RowMatrix<T>& loc, const RowMatrix<T
   if (with_gradient) {
     resize_output(*d_loc, n, k);
     resize_output(*d_scale, n, k);
-    d_loc->setZero();
-    d_scale->setZero();
   }
   constexpr int lanes = vector_math::block_lanes<T>;
   std::vector<T> sums(static_cast<std::size_t>(n), std::numeric_limits<T>::quiet_NaN());
-  parallel_for(threads, n, 64 * k, [&](std::int64_t i) {
+  // Writes row i's sum and gradient; false leaves the row's sum NaN (ignored or invalid). Only
+  // such rows are zeroed afterwards: the gradient buffers are reused across a run's steps and
+  // zeroing them whole would be one more pass over [N x K] values.
+  const auto fill_row = [&](std::int64_t i) {
     const std::int32_t target = targets[static_cast<std::size_t>(i)];
-    if (target < 0) return;
+    if (target < 0) return false;
     T* const row_d_loc = with_gradient ? d_loc->row(i).data() : nullptr;
     T* const row_d_scale = with_gradient ? d_scale->row(i).data() : nullptr;
     // One class on the scalar kernels; false for a non-positive scale (the row keeps NaN: the
@@ -137,21 +146,27 @@ std::vector<T> ovr_cross_entropy_rows(const RowMatrix<T>& loc, const RowMatrix<T
             row_d_scale[c0 + j] = gradient_weight * block.d_scale[j];
           }
         }
-        if (target >= c0 && target < c0 + lanes && !scalar_term(target, block.loss[target - c0])) return;
+        if (target >= c0 && target < c0 + lanes && !scalar_term(target, block.loss[target - c0])) return false;
       } else {
         for (int j = 0; j < lanes; ++j)
-          if (!scalar_term(c0 + j, block.loss[j])) return;
+          if (!scalar_term(c0 + j, block.loss[j])) return false;
       }
       for (int j = 0; j < lanes; ++j) partial[j] += block.loss[j];
     }
     T sum = 0;
     for (; c0 < k; ++c0) {
       T term = 0;
-      if (!scalar_term(c0, term)) return;
+      if (!scalar_term(c0, term)) return false;
       sum += term;
     }
     for (int j = 0; j < lanes; ++j) sum += partial[j];
     sums[static_cast<std::size_t>(i)] = sum;
+    return true;
+  };
+  parallel_for(threads, n, 64 * k, [&](std::int64_t i) {
+    if (fill_row(i) || !with_gradient) return;
+    d_loc->row(i).setZero();
+    d_scale->row(i).setZero();
   });
   return sums;
 }
