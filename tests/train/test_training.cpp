@@ -184,6 +184,36 @@ TEST_CASE("AdamW: converges on a quadratic, clips the global norm, leaves frozen
   CHECK_THROWS_AS(AdamW<P>(y, o), causalqwen::error);
 }
 
+TEST_CASE("AdamW: every entry of a block longer than the update's chunk follows the textbook update") {
+  // A has 3001 x 3 entries: two chunks and a partial third; every entry gets its own gradient.
+  using P = HeadParams<double>;
+  std::mt19937_64 rng(2);
+  P x = CausalHead<double>::random(3, 3, 3001, rng).params();
+  P g = zeros_like(x);
+  std::normal_distribution<double> normal(0, 1);
+  for_each_block(g, [&](const std::string&, auto& b) {
+    for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = normal(rng);
+  });
+  AdamWOptions<double> o;
+  o.learning_rate = 0.01;
+  o.weight_decay = 0.1;
+  AdamW<P> opt(x, o);
+  const Eigen::ArrayXd start = Eigen::Map<const Eigen::ArrayXd>(x.action.class_weight.data(), x.action.class_weight.size());
+  const Eigen::ArrayXd grad = Eigen::Map<const Eigen::ArrayXd>(g.action.class_weight.data(), g.action.class_weight.size());
+  Eigen::ArrayXd expected = start, first = Eigen::ArrayXd::Zero(start.size()), second = first;
+  for (int step = 1; step <= 2; ++step) {
+    opt.step(x, g);
+    first = o.beta1 * first + (1 - o.beta1) * grad;
+    second = o.beta2 * second + (1 - o.beta2) * grad.square();
+    expected *= 1 - o.learning_rate * o.weight_decay;
+    expected -= o.learning_rate * (first / (1 - std::pow(o.beta1, step))) /
+                ((second / (1 - std::pow(o.beta2, step))).sqrt() + o.epsilon);
+  }
+  const Eigen::Map<const Eigen::ArrayXd> got(x.action.class_weight.data(), x.action.class_weight.size());
+  CHECK((got - expected).abs().maxCoeff() <= 1e-15);
+  CHECK((got - start).abs().minCoeff() > 0);  // every entry moved
+}
+
 TEST_CASE("training with the action frozen changes only the abduction (and noise)") {
   const SyntheticTask<float> task(task_config());
   const auto data = task.sample(300, 2);
