@@ -167,4 +167,36 @@ TEST_CASE("a detached gate passes no gradient to P_<NUM>, and only there differs
   }
 }
 
+TEST_CASE("a training loop's workspace: reused buffers give the results of fresh ones, across batch sizes") {
+  std::mt19937_64 rng(5);
+  const NoiseSettings<double> settings{InferenceMode::standard, 1.0};
+  const auto head = random_head<double, ExpLink, LearnedThresholds>(H, D, K1, rng, settings);
+  const auto h = random_hidden<double>(N, H, rng);
+  const auto targets = random_targets<double>(N, K1, rng, 4);
+  const auto small_h = random_hidden<double>(3, H, rng);
+  const auto small_targets = random_targets<double>(3, K1, rng);
+  const LossOptions<double> options;
+  const auto [value, fresh] = head.loss_and_gradient(h, targets, options);
+
+  HeadWorkspace<double> workspace;
+  const auto first = head.loss_and_gradient(h, targets, options, workspace);
+  head.loss_and_gradient(small_h, small_targets, options, workspace);  // other shapes in between
+  CHECK(workspace.gradient.hidden.rows() == 3);
+  const auto again = head.loss_and_gradient(h, targets, options, workspace);
+  for (const auto& v : {first, again}) {
+    CHECK(v.total == value.total);
+    CHECK(v.positions == value.positions);
+  }
+  for_each_block_pair(fresh.params, workspace.gradient.params,
+                      [](const std::string& name, const auto& expected, const auto& got) {
+                        INFO(name);
+                        CHECK(got == expected);
+                      });
+  CHECK(workspace.gradient.hidden == fresh.hidden);
+  const auto forward = head.forward(h);
+  CHECK(workspace.forward.action.class_loc == forward.action.class_loc);
+  CHECK(workspace.forward.action.class_scale == forward.action.class_scale);
+  CHECK(workspace.forward.action.value_scale == forward.action.value_scale);
+}
+
 }  // namespace causalqwen_tests_head_gradients

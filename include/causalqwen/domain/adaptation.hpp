@@ -26,7 +26,7 @@
 #include <causalqwen/domain/kl_anchor.hpp>
 #include <causalqwen/domain/parameterization.hpp>
 #include <causalqwen/head/abduction.hpp>
-#include <causalqwen/head/loss.hpp>
+#include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/head/parameters.hpp>
 #include <causalqwen/train/adamw.hpp>
 #include <causalqwen/train/batch_sampler.hpp>
@@ -115,16 +115,16 @@ AdaptationResult<typename Head::scalar_type> adapt_abduction(const Head& base,
   train::AdamW<typename Param::params_type> optimizer(theta, options.optimizer);
   const bool budget = options.kl_budget.has_value();
   T lambda = budget && options.kl_weight == 0 ? T(1e-3) : options.kl_weight;
+  head::HeadWorkspace<T> workspace;
 
   // The step of the one training loop: the task gradient through the head, plus the anchor's
   // through the abduction, pulled back to theta; then the dual update of lambda.
   const auto step = [&](const train::Minibatch<train::Dataset<T>>& batch, train::StepGenerator& rng) {
     const auto& hidden = batch.data.hidden;
     work.abduction().set_params(param.materialize(base_params, theta));
-    const auto forward = work.forward(hidden, &rng);
-    const auto loss = head::causal_loss(forward.action, work.action().threshold(), batch.data.targets, options.loss,
-                                        true, work.backend());
-    auto grad = work.backward(hidden, forward, loss.gradient).params.abduction;
+    const auto loss = work.loss_and_gradient(hidden, batch.data.targets, options.loss, workspace, &rng);
+    const auto& forward = workspace.forward;
+    auto grad = workspace.gradient.params.abduction;
     if (lambda > 0 || budget) {
       const auto rows = static_cast<Eigen::Index>(batch.index.size());
       head::Latent<T> base_batch{RowMatrix<T>(rows, base_latent.loc.cols()), RowMatrix<T>(rows, base_latent.loc.cols())};
@@ -143,12 +143,12 @@ AdaptationResult<typename Head::scalar_type> adapt_abduction(const Head& base,
     }
     const auto info = optimizer.step(theta, param.pullback(base_params, theta, grad));
     train::TrainingRecord r;
-    r.loss = double(loss.value.total);
-    r.classification = double(loss.value.classification);
-    r.regression = double(loss.value.regression);
+    r.loss = double(loss.total);
+    r.classification = double(loss.classification);
+    r.regression = double(loss.regression);
     r.gradient_norm = double(info.gradient_norm);
     r.learning_rate = double(info.learning_rate);
-    r.positions = loss.value.positions;
+    r.positions = loss.positions;
     return r;
   };
   train::LoopOptions loop;

@@ -211,22 +211,35 @@ class ActionNetwork {
   /// Laws of the scores and the value given the law of U ([N x D] each). Deterministic decisions
   /// (scale 0) are allowed: scale_U may be zero, never negative.
   ActionOutput<T> forward(const Latent<T>& u) const {
+    ActionOutput<T> out;
+    forward(u, out);
+    return out;
+  }
+
+  /// The same into `out`, whose vocabulary-sized buffers are reused when they have the shape.
+  void forward(const Latent<T>& u, ActionOutput<T>& out) const {
     const auto d = static_cast<Eigen::Index>(latent_size());
     require_matrix(u.loc, -1, d, "ActionNetwork::forward: loc_U");
     require_matrix(u.scale, u.loc.rows(), d, "ActionNetwork::forward: scale_U");
     require((u.scale.array() >= 0).all(), "ActionNetwork::forward: scale_U has a negative entry");
-    ActionOutput<T> out;
     backend_.cauchy_linear(u.loc, u.scale, class_weight_, std::span<const T>(class_bias_.data(), class_bias_.size()),
                            out.class_loc, out.class_scale);
-    out.value_loc = u.loc * value_weight_;
+    out.value_loc.noalias() = u.loc * value_weight_;
     out.value_loc.array() += value_bias_(0);
-    out.value_scale = u.scale * value_weight_.cwiseAbs();
-    return out;
+    out.value_scale.noalias() = u.scale * value_weight_.cwiseAbs();
   }
 
   /// Gradients given dL/d(outputs) for the latent law `u` that produced them. The |.| in the
   /// scales has subgradient sign(a) (0 at a = 0).
   ActionGradient<T> backward(const Latent<T>& u, const ActionUpstream<T>& up) const {
+    ActionGradient<T> g;
+    backward(u, up, g.params, g.latent);
+    return g;
+  }
+
+  /// The same into `d_params` and `d_latent`; dA (the size of A) reuses its buffer when it has
+  /// the shape, as a training loop's steps do.
+  void backward(const Latent<T>& u, const ActionUpstream<T>& up, ActionParams<T>& d_params, Latent<T>& d_latent) const {
     const auto n = u.loc.rows();
     const auto d = static_cast<Eigen::Index>(latent_size());
     const auto k = static_cast<Eigen::Index>(classes());
@@ -237,21 +250,19 @@ class ActionNetwork {
     require_matrix(up.value_loc, n, 1, "ActionNetwork::backward: dL/dvalue_loc");
     require_matrix(up.value_scale, n, 1, "ActionNetwork::backward: dL/dvalue_scale");
 
-    ActionGradient<T> g;
-    g.params.class_bias.resize(k);
+    d_params.class_bias.resize(k);
     backend_.cauchy_linear_backward(u.loc, u.scale, class_weight_, up.class_loc, up.class_scale,
-                                    g.params.class_weight, std::span<T>(g.params.class_bias.data(), k),
-                                    g.latent.loc, g.latent.scale);
-    if constexpr (Thresholds::learnable) g.params.threshold = -g.params.class_bias;
-    else g.params.threshold = Vector<T>::Zero(k);
+                                    d_params.class_weight, std::span<T>(d_params.class_bias.data(), k), d_latent.loc,
+                                    d_latent.scale);
+    if constexpr (Thresholds::learnable) d_params.threshold = -d_params.class_bias;
+    else d_params.threshold.setZero(k);
 
     const auto& w = value_weight_;
-    g.params.value_weight.noalias() = u.loc.transpose() * up.value_loc;
-    g.params.value_weight.array() += w.array().sign() * (u.scale.transpose() * up.value_scale).array();
-    g.params.value_bias = Vector<T>::Constant(1, up.value_loc.sum());
-    g.latent.loc.noalias() += up.value_loc * w.transpose();
-    g.latent.scale.noalias() += up.value_scale * w.cwiseAbs().transpose();
-    return g;
+    d_params.value_weight.noalias() = u.loc.transpose() * up.value_loc;
+    d_params.value_weight.array() += w.array().sign() * (u.scale.transpose() * up.value_scale).array();
+    d_params.value_bias.setConstant(1, up.value_loc.sum());
+    d_latent.loc.noalias() += up.value_loc * w.transpose();
+    d_latent.scale.noalias() += up.value_scale * w.cwiseAbs().transpose();
   }
 
  private:

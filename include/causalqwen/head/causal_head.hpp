@@ -62,6 +62,17 @@ struct HeadGradient {
   RowMatrix<T> hidden;  ///< dL/dh [N x H]
 };
 
+/// What a training loop keeps from one step to the next: the forward's laws, dL/d(action
+/// outputs) and the gradient. At the lm_head shape each of the first two holds two [N x (K+1)]
+/// matrices and the gradient one dA the size of A; reused, they are not allocated (and their
+/// pages not faulted in and zeroed by the kernel) at every step.
+template <Real T>
+struct HeadWorkspace {
+  HeadForward<T> forward;
+  ActionUpstream<T> upstream;
+  HeadGradient<T> gradient;
+};
+
 template <Real T>
 struct Prediction {
   std::vector<std::int32_t> classes;  ///< the decision per position
@@ -164,10 +175,16 @@ class CausalHead {
   template <class Rng = std::mt19937_64>
   HeadForward<T> forward(const RowMatrix<T>& h, Rng* rng = nullptr) const {
     HeadForward<T> f;
+    forward(h, f, rng);
+    return f;
+  }
+
+  /// The same into `f`, whose action outputs reuse their buffers when they have the shape.
+  template <class Rng = std::mt19937_64>
+  void forward(const RowMatrix<T>& h, HeadForward<T>& f, Rng* rng = nullptr) const {
     f.abduction = abduction_.forward(h);
     f.perturbed = perturb(f.abduction.latent(), b_noise_, settings_, rng);
-    f.action = action_.forward(f.perturbed.latent);
-    return f;
+    action_.forward(f.perturbed.latent, f.action);
   }
 
   /// Decisions: argmax_k P(S_k > C_k) (in point modes argmax of the margin, see inference.hpp)
@@ -241,23 +258,40 @@ class CausalHead {
   template <class Rng = std::mt19937_64>
   std::pair<LossValue<T>, HeadGradient<T>> loss_and_gradient(const RowMatrix<T>& h, const Targets<T>& targets,
                                                              const LossOptions<T>& options, Rng* rng = nullptr) const {
-    const auto f = forward(h, rng);
-    auto l = causal_loss(f.action, action_.threshold(), targets, options, true, backend());
-    return {l.value, backward(h, f, l.gradient)};
+    HeadWorkspace<T> workspace;
+    const auto value = loss_and_gradient(h, targets, options, workspace, rng);
+    return {value, std::move(workspace.gradient)};
+  }
+
+  /// The same for a training loop's step: the gradient is left in workspace.gradient (and the
+  /// forward's laws in workspace.forward), the buffers of the previous step reused.
+  template <class Rng = std::mt19937_64>
+  LossValue<T> loss_and_gradient(const RowMatrix<T>& h, const Targets<T>& targets, const LossOptions<T>& options,
+                                 HeadWorkspace<T>& workspace, Rng* rng = nullptr) const {
+    forward(h, workspace.forward, rng);
+    const auto value = causal_loss(workspace.forward.action, action_.threshold(), targets, options, workspace.upstream,
+                                   backend());
+    backward(h, workspace.forward, workspace.upstream, workspace.gradient);
+    return value;
   }
 
   /// Chain rule from dL/d(action outputs) back through action, noise and abduction.
   HeadGradient<T> backward(const RowMatrix<T>& h, const HeadForward<T>& f, const ActionUpstream<T>& upstream) const {
-    auto action_grad = action_.backward(f.perturbed.latent, upstream);
-    const Latent<T> u = f.abduction.latent();
-    auto noise_grad = perturb_backward(u, b_noise_, settings_, f.perturbed, action_grad.latent);
-    auto abduction_grad = abduction_.backward(h, f.abduction, noise_grad.latent.loc, noise_grad.latent.scale);
     HeadGradient<T> g;
+    backward(h, f, upstream, g);
+    return g;
+  }
+
+  /// The same into `g`, whose dA reuses its buffer when it has the shape.
+  void backward(const RowMatrix<T>& h, const HeadForward<T>& f, const ActionUpstream<T>& upstream,
+                HeadGradient<T>& g) const {
+    Latent<T> d_latent;
+    action_.backward(f.perturbed.latent, upstream, g.params.action, d_latent);
+    auto noise_grad = perturb_backward(f.abduction.latent(), b_noise_, settings_, f.perturbed, d_latent);
+    auto abduction_grad = abduction_.backward(h, f.abduction, noise_grad.latent.loc, noise_grad.latent.scale);
     g.params.abduction = std::move(abduction_grad.params);
-    g.params.action = std::move(action_grad.params);
     g.params.b_noise = std::move(noise_grad.b_noise);
     g.hidden = std::move(abduction_grad.hidden);
-    return g;
   }
 
  private:

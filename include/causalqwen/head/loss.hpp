@@ -57,12 +57,11 @@ struct LossResult {
   ActionUpstream<T> gradient;  ///< dL/d(class_loc, class_scale, value_loc, value_scale)
 };
 
-/// L and, if `with_gradient`, dL/d(outputs). `threshold` is C; a position needs every class
-/// scale > 0 (and, at <NUM>, value scale > 0): point modes (deterministic, causal-sample) have
-/// no likelihood and are rejected here. The [N x (K+1)] class term runs on `backend`.
-template <Real T, Backend B = CpuBackend<T>>
-LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
-                          const LossOptions<T>& options, bool with_gradient = true, const B& backend = B{}) {
+namespace detail {
+/// L and, with `gradient`, dL/d(outputs) written into it (its [N x (K+1)] buffers reused).
+template <Real T, Backend B>
+LossValue<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
+                         const LossOptions<T>& options, ActionUpstream<T>* gradient, const B& backend) {
   const auto n = out.class_loc.rows();
   const auto k = out.class_loc.cols();
   require(out.class_scale.rows() == n && out.class_scale.cols() == k && out.value_loc.size() == n &&
@@ -86,16 +85,15 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
   }
   const T per_position = valid ? T(1) / T(valid) : T(0);
 
-  LossResult<T> result;
-  result.value.positions = valid;
-  auto& grad = result.gradient;
+  LossValue<T> value;
+  value.positions = valid;
   const std::vector<T> class_sums =
       backend.ovr_cross_entropy_rows(out.class_loc, out.class_scale, threshold, row_targets, per_position * reduce,
-                                     with_gradient ? &grad.class_loc : nullptr,
-                                     with_gradient ? &grad.class_scale : nullptr);
-  if (with_gradient) {
-    grad.value_loc = Vector<T>::Zero(n);
-    grad.value_scale = Vector<T>::Zero(n);
+                                     gradient ? &gradient->class_loc : nullptr,
+                                     gradient ? &gradient->class_scale : nullptr);
+  if (gradient) {
+    gradient->value_loc.setZero(n);
+    gradient->value_scale.setZero(n);
   }
   const auto reject = [](Eigen::Index i) {
     fail("causal_loss: position ", i,
@@ -106,7 +104,7 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
     const auto si = static_cast<std::size_t>(i);
     if (row_targets[si] < 0) continue;
     if (std::isnan(class_sums[si])) reject(i);
-    result.value.classification += per_position * reduce * class_sums[si];
+    value.classification += per_position * reduce * class_sums[si];
     if (row_targets[si] != num || options.lambda == 0) continue;
     const T y_scale = out.value_scale(i);
     if (!(y_scale > 0)) reject(i);
@@ -116,8 +114,9 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
     const T scale = out.class_scale(i, num);
     const T p_num = stable::ovr_probability(margin, scale);
     const T gate = options.gate_alpha + (T(1) - options.gate_alpha) * p_num;
-    result.value.regression += per_position * options.lambda * gate * nll;
-    if (!with_gradient) continue;
+    value.regression += per_position * options.lambda * gate * nll;
+    if (!gradient) continue;
+    auto& grad = *gradient;
     const auto g = stable::cauchy_nll_gradient(y, out.value_loc(i), y_scale);
     grad.value_loc(i) = per_position * options.lambda * gate * g.d_loc;
     grad.value_scale(i) = per_position * options.lambda * gate * g.d_scale;
@@ -129,9 +128,29 @@ LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold
       grad.class_scale(i, num) -= d_p * (margin / h) / h;
     }
   }
-  result.value.total = result.value.classification + result.value.regression;
-  require(std::isfinite(result.value.total), "causal_loss: loss is not finite (", result.value.total, ")");
+  value.total = value.classification + value.regression;
+  require(std::isfinite(value.total), "causal_loss: loss is not finite (", value.total, ")");
+  return value;
+}
+}  // namespace detail
+
+/// L and, if `with_gradient`, dL/d(outputs). `threshold` is C; a position needs every class
+/// scale > 0 (and, at <NUM>, value scale > 0): point modes (deterministic, causal-sample) have
+/// no likelihood and are rejected here. The [N x (K+1)] class term runs on `backend`.
+template <Real T, Backend B = CpuBackend<T>>
+LossResult<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
+                          const LossOptions<T>& options, bool with_gradient = true, const B& backend = B{}) {
+  LossResult<T> result;
+  result.value = detail::causal_loss(out, threshold, targets, options, with_gradient ? &result.gradient : nullptr, backend);
   return result;
+}
+
+/// L, with dL/d(outputs) written into `gradient`: a training loop passes the same upstream every
+/// step, so the vocabulary-sized gradients are not allocated again.
+template <Real T, Backend B = CpuBackend<T>>
+LossValue<T> causal_loss(const ActionOutput<T>& out, const Vector<T>& threshold, const Targets<T>& targets,
+                         const LossOptions<T>& options, ActionUpstream<T>& gradient, const B& backend = B{}) {
+  return detail::causal_loss(out, threshold, targets, options, &gradient, backend);
 }
 
 }  // namespace causalqwen::head

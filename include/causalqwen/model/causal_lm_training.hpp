@@ -166,6 +166,7 @@ template <Backend B, class EncodingParams>
 struct CausalLMWorkspace {
   Qwen2Gradients<B> backbone;
   CausalLMParameters<typename B::scalar_type, EncodingParams> gradients;
+  head::HeadWorkspace<typename B::scalar_type> head;  ///< the head's laws and upstream gradients
 };
 
 /// A workspace of the shapes of `backbone`, `encoding` and `causal_head`.
@@ -174,7 +175,8 @@ CausalLMWorkspace<B, typename E::params_type> causal_lm_workspace(const Trainabl
                                                                   const Head& causal_head) {
   return {backbone.zero_gradients(),
           {Qwen2Parameters<typename B::scalar_type>::zeros(backbone.config(), backbone.vocab_size()),
-           head::zeros_like(encoding.params()), head::zeros_like(causal_head.params())}};
+           head::zeros_like(encoding.params()), head::zeros_like(causal_head.params())},
+          {}};
 }
 
 /// L on `batch` (as causal_lm_forward); dL/d(every parameter) is left in workspace.gradients
@@ -189,12 +191,15 @@ head::LossValue<typename B::scalar_type> causal_lm_loss_and_gradient(
     CausalLMWorkspace<B, typename E::params_type>& workspace, Rng* rng = nullptr) {
   auto [tapes, hidden, targets] =
       causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
-  auto [loss, head_gradient] = causal_head.loss_and_gradient(hidden, targets, options, rng);
+  // The head writes its gradient into the buffers of the previous step's (moved, not copied).
+  auto& head_gradient = workspace.head.gradient;
+  head_gradient.params = std::move(workspace.gradients.head);
+  const auto loss = causal_head.loss_and_gradient(hidden, targets, options, workspace.head, rng);
+  workspace.gradients.head = std::move(head_gradient.params);
   backbone.reset_gradients(workspace.backbone);
   causal_lm_backward(backbone, encoding, num, batch, tapes, head_gradient.hidden, workspace.backbone,
                      workspace.gradients.encoding);
   backbone.gradients(workspace.backbone, workspace.gradients.backbone);
-  workspace.gradients.head = std::move(head_gradient.params);
   return loss;
 }
 

@@ -8,7 +8,7 @@
 
 #include <causalqwen/core/error.hpp>
 #include <causalqwen/core/real.hpp>
-#include <causalqwen/head/loss.hpp>
+#include <causalqwen/head/causal_head.hpp>
 #include <causalqwen/train/adamw.hpp>
 #include <causalqwen/train/batch_sampler.hpp>
 #include <causalqwen/train/dataset.hpp>
@@ -47,16 +47,14 @@ struct HeadTrainingOptions {
 template <class Head>
 TrainingRecord train_step(Head& head, AdamW<typename Head::params_type>& optimizer,
                           const Dataset<typename Head::scalar_type>& batch,
-                          const head::LossOptions<typename Head::scalar_type>& loss_options, StepGenerator& rng) {
+                          const head::LossOptions<typename Head::scalar_type>& loss_options,
+                          head::HeadWorkspace<typename Head::scalar_type>& workspace, StepGenerator& rng) {
   using T = typename Head::scalar_type;
-  const auto forward = head.forward(batch.hidden, &rng);
-  const auto loss =
-      head::causal_loss(forward.action, head.action().threshold(), batch.targets, loss_options, true, head.backend());
-  const auto grad = head.backward(batch.hidden, forward, loss.gradient);
+  const auto loss = head.loss_and_gradient(batch.hidden, batch.targets, loss_options, workspace, &rng);
   StepInfo<T> info{};
-  head.update_params([&](typename Head::params_type& p) { info = optimizer.step(p, grad.params); });
+  head.update_params([&](typename Head::params_type& p) { info = optimizer.step(p, workspace.gradient.params); });
 
-  const auto decisions = head.decide(forward.action);
+  const auto decisions = head.decide(workspace.forward.action);
   std::size_t correct = 0, counted = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (batch.targets.ignored(i)) continue;
@@ -64,9 +62,9 @@ TrainingRecord train_step(Head& head, AdamW<typename Head::params_type>& optimiz
     correct += decisions.classes[i] == batch.targets.classes[i] ? 1 : 0;
   }
   TrainingRecord r;
-  r.loss = double(loss.value.total);
-  r.classification = double(loss.value.classification);
-  r.regression = double(loss.value.regression);
+  r.loss = double(loss.total);
+  r.classification = double(loss.classification);
+  r.regression = double(loss.regression);
   r.accuracy = counted ? double(correct) / double(counted) : 0.0;
   r.gradient_norm = double(info.gradient_norm);
   r.learning_rate = double(info.learning_rate);
@@ -116,9 +114,10 @@ TrainingReport train_head(Head& head, const Dataset<typename Head::scalar_type>&
       StepGenerator rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
       return double(head.loss(held_out->hidden, held_out->targets, options.loss, &rng).total);
     };
+  head::HeadWorkspace<T> workspace;
   return run(data, loop,
              [&](const Minibatch<Dataset<T>>& batch, StepGenerator& rng) {
-               return train_step(head, optimizer, batch.data, options.loss, rng);
+               return train_step(head, optimizer, batch.data, options.loss, workspace, rng);
              },
              hooks);
 }
