@@ -191,7 +191,7 @@ head::LossValue<typename B::scalar_type> causal_lm_loss_and_gradient(
     CausalLMWorkspace<B, typename E::params_type>& workspace, Rng* rng = nullptr) {
   auto [tapes, hidden, targets] =
       causal_lm_forward(backbone, encoding, causal_head.hidden_size(), causal_head.classes(), num, batch);
-  // The head writes its gradient into the buffers of the previous step's (moved, not copied).
+  // The head writes its gradient into the previous step's buffers (moved in and out, not copied).
   auto& head_gradient = workspace.head.gradient;
   head_gradient.params = std::move(workspace.gradients.head);
   const auto loss = causal_head.loss_and_gradient(hidden, targets, options, workspace.head, rng);

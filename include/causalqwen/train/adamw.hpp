@@ -9,6 +9,7 @@
 // size of an lm_head they are two copies of it, and the steady-state step must not allocate.
 
 #include <causalqwen/core/error.hpp>
+#include <causalqwen/core/matrix.hpp>
 #include <causalqwen/core/real.hpp>
 #include <causalqwen/head/parameters.hpp>
 #include <causalqwen/train/schedule.hpp>
@@ -108,7 +109,7 @@ class AdamW {
             first_.size(), " blocks");
     for (std::size_t i = 0; i < first_.size(); ++i)
       require(state.first[i].size() == first_[i].size() && state.second[i].size() == first_[i].size() &&
-                  state.first[i].allFinite() && state.second[i].allFinite() && (state.second[i] >= 0).all(),
+                  all_finite(state.first[i]) && all_finite(state.second[i]) && (state.second[i] >= 0).all(),
               "AdamW: moments of ", names_[i], " have the wrong size or are not finite and non-negative");
     steps_ = state.steps;
     first_ = std::move(state.first);
