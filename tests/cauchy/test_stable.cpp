@@ -4,9 +4,11 @@
 
 #include "support.hpp"
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 namespace causalqwen_tests_cauchy_stable {
 
@@ -102,6 +104,21 @@ TEST_CASE_TEMPLATE("KL is zero for equal laws and positive otherwise", T, float,
   CHECK(st::kl_divergence(T(0), T(1), T(0), T(1) + std::numeric_limits<T>::epsilon()) > T(0));
   CHECK(st::kl_divergence(T(0), T(1), std::numeric_limits<T>::epsilon(), T(1)) > T(0));
   CHECK(std::isfinite(st::kl_divergence(T(-1e30), T(1e-30), T(1e30), T(1e30))));
+}
+
+TEST_CASE("the KL's scale and location parts add up to it, and an exact scale difference keeps tiny KLs exact") {
+  for (const auto& [la, ga, lb, gb] : std::vector<std::array<double, 4>>{
+           {0, 1, 0, 2}, {-3, 0.5, 4, 7}, {1e-300, 1e-300, 0, 1e-299}, {1e300, 1e300, -1e300, 1e280}}) {
+    CHECK(st::kl_scale_part(ga, gb) >= 0);
+    CHECK(st::kl_location_part(la, lb, ga, gb) >= 0);
+    CHECK(relative_error(st::kl_scale_part(ga, gb) + st::kl_location_part(la, lb, ga, gb),
+                         st::kl_divergence(la, ga, lb, gb)) == 0);
+  }
+  // Scales 1 and 1 + d with d = 1e-9 known exactly: the scale part is log1p(d^2 / (4 (1 + d))).
+  // Given 1 + d rounded to float, the subtraction (1 + d) - 1 keeps only float's granularity near 1.
+  const double d = 1e-9, expected = std::log1p(d * d / (4 * (1 + d)));
+  CHECK(relative_error(double(st::kl_scale_part_from_difference(1.0f, float(1 + d), float(d))), expected) < 1e-6);
+  CHECK(st::kl_scale_part(1.0f, float(1 + d)) == 0.0f);  // 1 + 1e-9 rounds to 1 in float
 }
 
 TEST_CASE("gradients of the OvR logs, the BCE, the NLL and the KL agree with finite differences") {

@@ -358,10 +358,10 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleCoordinate link, cons
     loc(i) = mu0 + dmu;
     scale(i) = g;
     const T scale_part = link == ScaleCoordinate::scale
-                             ? stable::detail::kl_scale_part_from_difference(std::min(g0, g), std::max(g0, g),
+                             ? stable::kl_scale_part_from_difference(std::min(g0, g), std::max(g0, g),
                                                                              std::abs(dcoord))
                              : log_scale_kl(dcoord);
-    kl += scale_part + stable::detail::kl_location_part(dmu, T(0), g0, g);
+    kl += scale_part + stable::kl_location_part(dmu, T(0), g0, g);
   }
   return Result::with_value({IndependentCauchy<T>(std::move(loc), std::move(scale)), kl});
 }

@@ -156,8 +156,9 @@ LocScaleGradient<T> cauchy_nll_gradient(T y, T loc, T scale) {
 }
 
 // ---- KL divergence between two 1-D Cauchy laws (symmetric) ------------------------------------
+// The KL is the sum of a scale part and a location part, each >= 0; the fusion bounds
+// (fusion_bounds.hpp) evaluate the parts from displacements they know more accurately.
 
-namespace detail {
 /// Scale part 2 log cosh(log(hi/lo)/2) of the KL, >= 0, given lo <= hi and their difference
 /// hi - lo. Callers that know the difference more accurately than hi - lo (a fused displacement)
 /// pass it directly; that keeps the relative accuracy of tiny KL values.
@@ -200,12 +201,11 @@ T kl_location_part(T loc_a, T loc_b, T scale_a, T scale_b) {
   const T lw = std::isfinite(w) ? std::log(w) : std::log(dmu) - std::log(s) + T(shift) * std::numbers::ln2_v<T>;
   return 2 * lw + std::log1p(std::exp(-2 * lw));
 }
-}  // namespace detail
 
 /// KL(A || B) = log(((gA+gB)^2 + dmu^2) / (4 gA gB)), as a sum of two non-negative parts.
 template <Real T>
 T kl_divergence(T loc_a, T scale_a, T loc_b, T scale_b) {
-  return detail::kl_scale_part(scale_a, scale_b) + detail::kl_location_part(loc_a, loc_b, scale_a, scale_b);
+  return kl_scale_part(scale_a, scale_b) + kl_location_part(loc_a, loc_b, scale_a, scale_b);
 }
 
 /// Gradient of KL(A || B) with respect to all four parameters.
