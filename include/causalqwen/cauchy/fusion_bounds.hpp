@@ -358,8 +358,7 @@ FusionResult<std::pair<IndependentCauchy<T>, T>> fuse(ScaleCoordinate link, cons
     loc(i) = mu0 + dmu;
     scale(i) = g;
     const T scale_part = link == ScaleCoordinate::scale
-                             ? stable::kl_scale_part_from_difference(std::min(g0, g), std::max(g0, g),
-                                                                             std::abs(dcoord))
+                             ? stable::kl_scale_part_from_difference(std::min(g0, g), std::max(g0, g), std::abs(dcoord))
                              : log_scale_kl(dcoord);
     kl += scale_part + stable::kl_location_part(dmu, T(0), g0, g);
   }
